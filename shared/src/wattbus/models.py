@@ -1,0 +1,132 @@
+"""The normalised states and commands every service exchanges over MQTT.
+
+Units and signs are fixed here for the whole suite: W, Wh, A, V, %, seconds, UTC.
+Grid power > 0 is import; battery power > 0 is charging; PV power > 0 is producing.
+Bridges convert vendor units and signs into these models and nowhere else.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class State(BaseModel):
+    """Base of every published state: frozen, with the time it was measured."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ts: datetime
+
+    def same_values(self, other: State | None) -> bool:
+        """True when nothing but the timestamp differs: such a state is not re-published at once."""
+        return other is not None and self.model_dump(exclude={"ts"}) == other.model_dump(
+            exclude={"ts"}
+        )
+
+
+class MeterState(State):
+    """A grid meter at the house's connection point."""
+
+    power: float = Field(description="W, total active power, > 0 import")
+    power_l1: float | None = None
+    power_l2: float | None = None
+    power_l3: float | None = None
+    current_l1: float | None = Field(None, description="A, signed like that phase's power")
+    current_l2: float | None = None
+    current_l3: float | None = None
+    voltage_l1: float | None = None
+    voltage_l2: float | None = None
+    voltage_l3: float | None = None
+    energy_import: float | None = Field(None, description="Wh, total imported")
+    energy_export: float | None = Field(None, description="Wh, total exported")
+
+
+class HoldRoute(StrEnum):
+    """How a battery is kept from discharging while held."""
+
+    MIN_SOC = "min_soc"
+    OUTPUT_LIMIT = "output_limit"
+
+
+class BatteryState(State):
+    """A home battery, as its bridge sees it."""
+
+    soc: float = Field(description="%, state of charge")
+    power: float = Field(description="W, battery power, > 0 charging")
+    pv_power: float | None = Field(None, description="W, PV into the battery unit")
+    output_home_power: float | None = Field(None, description="W, AC delivered to the home")
+    grid_input_power: float | None = Field(None, description="W, AC drawn from the home to charge")
+    min_soc: float | None = Field(None, description="%, discharge floor")
+    soc_set: float | None = Field(None, description="%, charge ceiling")
+    output_limit: float | None = Field(None, description="W, AC output limit")
+    input_limit: float | None = Field(None, description="W, AC charge limit")
+    mode: Literal["input", "output"] | None = None
+    hold: bool = False
+    hold_route: HoldRoute | None = None
+    hold_expires: datetime | None = None
+
+
+class Command(BaseModel):
+    """Base of every command: a partial update; unknown keys are an error, not ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str | int | None = Field(None, description="echoed in the answering event")
+
+
+Percent = Annotated[float, Field(ge=0, le=100)]
+Watts = Annotated[float, Field(ge=0, le=100_000)]
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+
+
+class BatteryCommand(Command):
+    """What a battery bridge accepts on `set` and `set/<field>`."""
+
+    min_soc: Percent | None = None
+    output_limit: Watts | None = None
+    hold: bool | None = None
+    lease: Seconds | None = Field(None, description="s, how long a hold lasts without renewal")
+
+
+class ControllerMode(StrEnum):
+    AUTO = "auto"  # detect EV charging and hold batteries while it lasts
+    PAUSE = "pause"  # hold batteries now, whatever the meter says
+    RESUME = "resume"  # never hold, whatever the meter says
+    OFF = "off"  # send nothing at all
+
+
+class ControllerCommand(Command):
+    """What the controller accepts on `wattbus/controller/set`."""
+
+    mode: ControllerMode | None = None
+    threshold: Watts | None = None
+    confirm: Seconds | None = None
+    release: Seconds | None = None
+
+
+class EventKind(StrEnum):
+    ACCEPTED = "accepted"
+    APPLIED = "applied"
+    REJECTED = "rejected"
+    ERROR = "error"
+
+
+class Event(BaseModel):
+    """An answer to a command, or a device error; never retained."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ts: datetime = Field(default_factory=utcnow)
+    kind: EventKind
+    id: str | int | None = None
+    topic: str | None = None
+    command: dict[str, object] | None = None
+    reason: str | None = None
