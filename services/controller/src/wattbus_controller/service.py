@@ -1,0 +1,239 @@
+"""The controller's I/O shell: feeds bus states into the pure EV guard and carries its
+decision to the batteries as leased holds, renewed well before they run out."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ValidationError
+from wattbus.bus import Bus
+from wattbus.commands import CommandError, parse_command
+from wattbus.discovery import DeviceInfo, Entity, device_config
+from wattbus.models import (
+    BatteryState,
+    ControllerCommand,
+    ControllerMode,
+    Event,
+    EventKind,
+    MeterState,
+    State,
+    utcnow,
+)
+from wattbus.service import ServiceSpec
+from wattbus.settings import BusSettings
+from wattbus.topics import CONTROLLER_ID
+
+from wattbus_controller import memory as store
+from wattbus_controller.ev_guard import GuardInputs, GuardSettings, step
+from wattbus_controller.settings import ControllerSettings
+
+log = logging.getLogger(__name__)
+
+RENEW_FRACTION = 3  # renew a hold when a third of its lease has passed
+RESEND_AFTER = 5.0  # s before a command the battery has not acted on is sent again
+
+
+class ControllerState(State):
+    mode: ControllerMode
+    threshold: float
+    confirm: float
+    release: float
+    ev_charging: bool
+    house_power: float | None
+    holding: list[str]
+    reason: str
+    meter: str
+    batteries: list[str]
+
+
+ENTITIES = (
+    Entity("ev_charging", "binary_sensor", "EV charging", device_class="battery_charging"),
+    Entity("mode", "select", "Mode", writable=True, options=tuple(m.value for m in ControllerMode)),
+    Entity(
+        "threshold", "number", "EV threshold", unit="W", device_class="power", writable=True,
+        minimum=0, maximum=50_000, step=100, category="config",
+    ),
+    Entity(
+        "house_power", "sensor", "House power", unit="W", device_class="power",
+        state_class="measurement", precision=0,
+    ),
+    Entity("reason", "sensor", "Decision"),
+)  # fmt: skip
+
+
+class Controller:
+    def __init__(
+        self, bus: Bus, settings: ControllerSettings, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.bus = bus
+        self.settings = settings
+        self.clock = clock
+        self.path = settings.state_dir / "controller.json"
+        self.memory = store.load(self.path)
+        self.meter: MeterState | None = None
+        self.batteries: dict[str, BatteryState | None] = dict.fromkeys(settings.batteries)
+        self.sent: dict[str, tuple[bool, datetime]] = {}  # last command per battery
+        self.published: ControllerState | None = None
+        self._ids = itertools.count(1)
+        self._lock = asyncio.Lock()
+
+        t = bus.topics
+        bus.route(t.state(settings.meter), self._on_meter)
+        for b in settings.batteries:
+            bus.route(t.state(b), self._on_battery)
+        bus.route(t.set(CONTROLLER_ID), self._on_set)
+        bus.route(t.set(CONTROLLER_ID) + "/+", self._on_set)
+        if bus.settings.discovery:
+            bus.route(t.ha_status, self._on_ha_status)
+            bus.on_connect(self._publish_discovery)
+
+    @property
+    def guard_settings(self) -> GuardSettings:
+        m, s = self.memory, self.settings
+        return GuardSettings(
+            mode=m.mode or s.mode,
+            threshold=s.threshold if m.threshold is None else m.threshold,
+            confirm=s.confirm if m.confirm is None else m.confirm,
+            release=s.release if m.release is None else m.release,
+            stale_after=s.stale_after,
+        )
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.tick)
+            await self.evaluate()
+
+    async def _on_meter(self, _topic: str, payload: bytes) -> None:
+        try:
+            self.meter = MeterState.model_validate_json(payload)
+        except ValidationError as err:
+            log.warning("ignoring a bad meter state: %s", err.errors()[0]["msg"])
+            return
+        await self.evaluate()
+
+    async def _on_battery(self, topic: str, payload: bytes) -> None:
+        battery_id = self.bus.topics.device_of(topic)
+        try:
+            state = BatteryState.model_validate_json(payload)
+        except ValidationError as err:
+            log.warning("ignoring a bad state of %s: %s", battery_id, err.errors()[0]["msg"])
+            return
+        if battery_id in self.batteries:
+            self.batteries[battery_id] = state
+
+    async def evaluate(self) -> None:
+        async with self._lock:
+            now = self.clock()
+            gs = self.guard_settings
+            inputs = GuardInputs(self.meter, self.batteries)
+            guard, decision = step(gs, inputs, self.memory.guard, now)
+            asserted = set(self.memory.asserted)
+            for battery_id in self.settings.batteries:
+                await self._carry_out(battery_id, decision.hold, asserted, now)
+            self._remember(guard=guard, asserted=frozenset(asserted))
+            state = ControllerState(
+                ts=now,
+                mode=gs.mode,
+                threshold=gs.threshold,
+                confirm=gs.confirm,
+                release=gs.release,
+                ev_charging=decision.charging,
+                house_power=decision.house_power,
+                holding=sorted(asserted),
+                reason=decision.reason,
+                meter=self.settings.meter,
+                batteries=self.settings.batteries,
+            )
+            if not state.same_values(self.published):
+                await self.bus.publish(self.bus.topics.state(CONTROLLER_ID), state, retain=True)
+                self.published = state
+
+    async def _carry_out(
+        self, battery_id: str, hold: bool | None, asserted: set[str], now: datetime
+    ) -> None:
+        battery = self.batteries.get(battery_id)
+        held = battery is not None and battery.hold
+        last = self.sent.get(battery_id)
+        age = (now - last[1]).total_seconds() if last else float("inf")
+        if hold:
+            renew_due = age >= self.settings.lease / RENEW_FRACTION
+            not_acted = battery is not None and not battery.hold and age >= RESEND_AFTER
+            if battery_id not in asserted or renew_due or not_acted or (last and not last[0]):
+                await self._send(battery_id, True, now)
+                asserted.add(battery_id)
+            return
+        ours = battery_id in asserted
+        forced = hold is False and held
+        if ours or forced:
+            if last and last[0] is False and age < RESEND_AFTER:
+                return
+            await self._send(battery_id, False, now)
+            asserted.discard(battery_id)
+
+    async def _send(self, battery_id: str, hold: bool, now: datetime) -> None:
+        command: dict[str, object] = {"hold": hold, "id": f"ev-guard-{next(self._ids)}"}
+        if hold:
+            command["lease"] = self.settings.lease
+        log.info("%s: %s", battery_id, "hold" if hold else "release")
+        await self.bus.publish(self.bus.topics.set(battery_id), command, qos=1)
+        self.sent[battery_id] = (hold, now)
+
+    def _remember(self, **changes: object) -> None:
+        updated = self.memory.model_copy(update=changes)
+        if updated != self.memory:
+            self.memory = updated
+            store.save(self.path, updated)
+
+    async def _on_set(self, topic: str, payload: bytes) -> None:
+        set_topic = self.bus.topics.set(CONTROLLER_ID)
+        try:
+            command = parse_command(ControllerCommand, set_topic, topic, payload)
+        except CommandError as err:
+            log.warning("rejected %s: %s", topic, err)
+            await self._event(EventKind.REJECTED, topic, str(err), err.command_id)
+            return
+        changes = command.model_dump(exclude_none=True, exclude={"id"})
+        self._remember(**changes)
+        await self._event(EventKind.APPLIED, topic, None, command.id, changes)
+        await self.evaluate()
+
+    async def _event(
+        self,
+        kind: Literal[EventKind.APPLIED, EventKind.REJECTED],
+        topic: str,
+        reason: str | None,
+        command_id: str | int | None,
+        command: dict[str, object] | None = None,
+    ) -> None:
+        event = Event(
+            ts=self.clock(), kind=kind, id=command_id, topic=topic, reason=reason, command=command
+        )
+        await self.bus.publish(self.bus.topics.event(CONTROLLER_ID), event, qos=1)
+
+    async def _publish_discovery(self) -> None:
+        info = DeviceInfo(CONTROLLER_ID, "wattbus controller", "wattbus", "EV guard")
+        config = device_config(self.bus.topics, info, ENTITIES)
+        await self.bus.publish(self.bus.topics.discovery(CONTROLLER_ID), config, retain=True)
+
+    async def _on_ha_status(self, _topic: str, payload: bytes) -> None:
+        if payload.strip().lower() == b"online":
+            await self._publish_discovery()
+            if self.published is not None:
+                topic = self.bus.topics.state(CONTROLLER_ID)
+                await self.bus.publish(topic, self.published, retain=True)
+
+
+async def serve(settings: ControllerSettings, bus_settings: BusSettings) -> None:
+    bus = Bus(bus_settings, CONTROLLER_ID)
+    controller = Controller(bus, settings)
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(bus.run())
+        tg.create_task(controller.run())
+
+
+SERVICE = ServiceSpec("controller", ControllerSettings, serve)

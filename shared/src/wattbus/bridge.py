@@ -1,0 +1,180 @@
+"""The shell every bridge shares: poll the device, publish its state, carry commands to it.
+
+A bridge loop never raises for a device problem: it marks the device offline, says so once
+(log line and `event`), backs off, and recovers by itself. Every command gets one answer on
+the device's `event` topic: `applied`, `rejected` (bad input, nothing changed) or `error`
+(the device failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+from wattbus.bus import OFFLINE, ONLINE, Bus
+from wattbus.commands import CommandError, parse_command
+from wattbus.discovery import DeviceInfo, Entity, device_config, removed_components
+from wattbus.models import Command, Event, EventKind, State, utcnow
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=State)
+C = TypeVar("C", bound=Command)
+S_co = TypeVar("S_co", bound=State, covariant=True)
+C_contra = TypeVar("C_contra", bound=Command, contravariant=True)
+
+RETRY_MAX = 30.0  # s: the longest wait between polls of an unreachable device
+
+
+class Device(Protocol[S_co, C_contra]):
+    """What a bridge needs from a device client: read its state, apply a command."""
+
+    @property
+    def info(self) -> DeviceInfo: ...
+
+    async def read(self, now: datetime) -> S_co: ...
+
+    async def apply(self, command: C_contra, now: datetime) -> str:
+        """Carry out the command; return a short note for the `applied` event.
+        Raise CommandError to refuse it (nothing changed)."""
+        ...
+
+
+class Bridge(Generic[S, C]):
+    def __init__(
+        self,
+        bus: Bus,
+        device: Device[S, C],
+        *,
+        entities: tuple[Entity, ...],
+        command_model: type[C] | None,
+        errors: tuple[type[Exception], ...],
+        interval: float,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.bus = bus
+        self.device = device
+        self.device_id = device.info.device_id
+        self.entities = entities
+        self.command_model = command_model
+        self.errors = errors
+        self.interval = interval
+        self.clock = clock
+        self.state: S | None = None
+        self.available: bool | None = None
+        self._published_at: datetime | None = None
+        self._lock = asyncio.Lock()  # one conversation with the device at a time
+        self._wake = asyncio.Event()
+        self._info_published: DeviceInfo | None = None
+
+        t = bus.topics
+        self.set_topic = t.set(self.device_id)
+        if command_model is not None:
+            bus.route(self.set_topic, self._on_set)
+            bus.route(self.set_topic + "/+", self._on_set)
+        if bus.settings.discovery:
+            bus.route(t.ha_status, self._on_ha_status)
+            bus.route(t.discovery(self.device_id), self._on_old_discovery)
+            bus.on_connect(self._publish_discovery)
+
+    async def run(self) -> None:
+        await self.bus.publish(self.bus.availability_topic, OFFLINE, retain=True)
+        delay = self.interval
+        while True:
+            ok = await self.poll()
+            delay = self.interval if ok else min(max(delay, self.interval) * 2, RETRY_MAX)
+            self._wake.clear()
+            try:
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+    async def poll(self) -> bool:
+        now = self.clock()
+        try:
+            async with self._lock:
+                state = await self.device.read(now)
+        except self.errors as err:
+            await self._unreachable(err)
+            return False
+        if self.available is not True:
+            log.info("%s reachable", self.device_id)
+            self.available = True
+            await self.bus.publish(self.bus.availability_topic, ONLINE, retain=True)
+        if self.device.info != self._info_published and self.bus.connected.is_set():
+            await self._publish_discovery()
+        heartbeat_due = (
+            self._published_at is None
+            or (now - self._published_at).total_seconds() >= self.bus.settings.heartbeat
+        )
+        if heartbeat_due or not state.same_values(self.state):
+            await self.bus.publish(self.bus.topics.state(self.device_id), state, retain=True)
+            self._published_at = now
+        self.state = state
+        return True
+
+    async def _unreachable(self, err: Exception) -> None:
+        if self.available is not False:
+            log.warning("%s unreachable: %s", self.device_id, err)
+            await self._event(EventKind.ERROR, reason=f"device unreachable: {err}")
+        self.available = False
+        await self.bus.publish(self.bus.availability_topic, OFFLINE, retain=True)
+
+    async def _on_set(self, topic: str, payload: bytes) -> None:
+        assert self.command_model is not None
+        try:
+            command = parse_command(self.command_model, self.set_topic, topic, payload)
+        except CommandError as err:
+            log.warning("%s: rejected %s: %s", self.device_id, topic, err)
+            await self._event(EventKind.REJECTED, topic=topic, reason=str(err), id=err.command_id)
+            return
+        body = command.model_dump(exclude_none=True, exclude={"id"})
+        try:
+            async with self._lock:
+                note = await self.device.apply(command, self.clock())
+        except CommandError as err:
+            await self._event(EventKind.REJECTED, topic, str(err), command.id, body)
+            return
+        except self.errors as err:
+            log.warning("%s: %s failed: %s", self.device_id, body, err)
+            await self._event(EventKind.ERROR, topic, f"device error: {err}", command.id, body)
+            return
+        await self._event(EventKind.APPLIED, topic, note, command.id, body)
+        self._wake.set()  # publish the new state now, not at the next tick
+
+    async def _event(
+        self,
+        kind: EventKind,
+        topic: str | None = None,
+        reason: str | None = None,
+        id: str | int | None = None,
+        command: dict[str, object] | None = None,
+    ) -> None:
+        event = Event(
+            ts=self.clock(), kind=kind, id=id, topic=topic, reason=reason, command=command
+        )
+        await self.bus.publish(self.bus.topics.event(self.device_id), event, qos=1)
+
+    async def _publish_discovery(self, removed: dict[str, str] | None = None) -> None:
+        info = self.device.info
+        config = device_config(self.bus.topics, info, self.entities, removed=removed)
+        await self.bus.publish(self.bus.topics.discovery(self.device_id), config, retain=True)
+        self._info_published = info
+
+    async def _on_ha_status(self, _topic: str, payload: bytes) -> None:
+        """Home Assistant restarted: discovery again, then the current state."""
+        if payload.strip().lower() != b"online":
+            return
+        await self._publish_discovery()
+        if self.state is not None:
+            await self.bus.publish(self.bus.topics.state(self.device_id), self.state, retain=True)
+
+    async def _on_old_discovery(self, _topic: str, payload: bytes) -> None:
+        removed = removed_components(payload, self.entities)
+        if removed:
+            log.info("%s: removing stale discovery entities %s", self.device_id, sorted(removed))
+            await self._publish_discovery(removed)

@@ -1,0 +1,186 @@
+"""The one MQTT connection of a process.
+
+It reconnects with backoff, subscribes again after every reconnect, publishes `online` on its
+availability topic (the last will says `offline`) and re-publishes every retained message it
+sent before, so a broker restarted without persistence converges back to the true state.
+Handlers are routed by topic pattern from a table; a handler that fails is logged and the
+connection keeps serving the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+from pydantic import BaseModel
+
+from wattbus.settings import BusSettings
+from wattbus.topics import Topics
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, bytes], Awaitable[None]]
+OnConnect = Callable[[], Awaitable[None]]
+
+BACKOFF_FIRST = 0.5  # s: the first retry after a lost connection
+BACKOFF_MAX = 30.0  # s: never wait longer than this between retries
+KEEPALIVE = 15  # s: a dead broker is noticed within 1.5 x this
+HEALTH_EVERY = 10.0  # s: how often a connected process touches its health file
+ONLINE = "online"
+OFFLINE = "offline"
+
+
+def encode(payload: str | bytes | BaseModel | dict[str, Any]) -> bytes:
+    """Models as compact JSON with ISO timestamps; text as UTF-8."""
+    if isinstance(payload, BaseModel):
+        return payload.model_dump_json(exclude_none=True).encode()
+    if isinstance(payload, dict):
+        return json.dumps(payload, separators=(",", ":"), default=str).encode()
+    if isinstance(payload, str):
+        return payload.encode()
+    return payload
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: str
+    handler: Handler
+    qos: int
+
+
+class Bus:
+    def __init__(self, settings: BusSettings, device_id: str) -> None:
+        """`device_id` names the process on the bus: its client id and availability topic."""
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix, settings.discovery_prefix)
+        self.client_id = f"wattbus-{device_id}"
+        self.availability_topic = self.topics.availability(device_id)
+        self.connected = asyncio.Event()
+        self._routes: list[Route] = []
+        self._on_connect: list[OnConnect] = []
+        self._retained: dict[str, bytes] = {}
+        self._client: aiomqtt.Client | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def route(self, pattern: str, handler: Handler, *, qos: int = 1) -> None:
+        """Subscribe `handler` to `pattern` (MQTT wildcards allowed); set up before `run`."""
+        self._routes.append(Route(pattern, handler, qos))
+
+    def on_connect(self, callback: OnConnect) -> None:
+        """Called after each (re)connect, once subscriptions are in place."""
+        self._on_connect.append(callback)
+
+    async def publish(
+        self,
+        topic: str,
+        payload: str | bytes | BaseModel | dict[str, Any],
+        *,
+        retain: bool = False,
+        qos: int = 0,
+    ) -> None:
+        """Publish now if connected. Retained payloads are also kept to re-publish on reconnect;
+        a non-retained one sent while disconnected is dropped, as it would be stale later."""
+        data = encode(payload)
+        if retain:
+            self._retained[topic] = data
+        client = self._client
+        if client is None:
+            return
+        try:
+            await client.publish(topic, data, qos=qos, retain=retain)
+        except aiomqtt.MqttError as err:
+            log.debug("publish to %s dropped: %s", topic, err)
+
+    def _make_client(self) -> aiomqtt.Client:
+        s = self.settings
+        tls: ssl.SSLContext | None = None
+        if s.mqtt_tls:
+            tls = ssl.create_default_context(cafile=str(s.mqtt_ca_file) if s.mqtt_ca_file else None)
+        return aiomqtt.Client(
+            s.mqtt_host,
+            s.mqtt_port,
+            username=s.mqtt_username,
+            password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
+            identifier=self.client_id,
+            keepalive=KEEPALIVE,
+            tls_context=tls,
+            will=aiomqtt.Will(self.availability_topic, OFFLINE, qos=1, retain=True),
+        )
+
+    async def run(self) -> None:
+        """Serve forever; cancel to stop."""
+        backoff = BACKOFF_FIRST
+        while True:
+            try:
+                async with self._make_client() as client:
+                    self._client = client
+                    backoff = BACKOFF_FIRST
+                    try:
+                        await self._serve(client)
+                    except asyncio.CancelledError:
+                        await self._say_offline(client)
+                        raise
+            except aiomqtt.MqttError as err:
+                log.warning(
+                    "broker %s:%s: %s; retrying in %.1f s",
+                    self.settings.mqtt_host,
+                    self.settings.mqtt_port,
+                    err,
+                    backoff,
+                )
+            finally:
+                self._client = None
+                self.connected.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        for r in self._routes:
+            await client.subscribe(r.pattern, qos=r.qos)
+        if self.availability_topic not in self._retained:
+            await client.publish(self.availability_topic, ONLINE, qos=1, retain=True)
+        for topic, data in list(self._retained.items()):
+            await client.publish(topic, data, qos=1, retain=True)
+        log.info("connected to %s:%s", self.settings.mqtt_host, self.settings.mqtt_port)
+        self.connected.set()
+        for callback in self._on_connect:
+            self._spawn(callback())
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._touch_health())
+            async for message in client.messages:
+                topic = str(message.topic)
+                payload = message.payload if isinstance(message.payload, bytes) else b""
+                for r in self._routes:
+                    if message.topic.matches(r.pattern):
+                        self._spawn(r.handler(topic, payload))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(self._guarded(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _guarded(coro: Awaitable[None]) -> None:
+        try:
+            await coro
+        except Exception:
+            log.exception("handler failed; the service goes on")
+
+    async def _touch_health(self) -> None:
+        while True:
+            with contextlib.suppress(OSError):
+                self.settings.health_file.touch()
+            await asyncio.sleep(HEALTH_EVERY)
+
+    async def _say_offline(self, client: aiomqtt.Client) -> None:
+        """A clean stop says `offline` itself: the last will fires only on a drop."""
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            async with asyncio.timeout(2):
+                await client.publish(self.availability_topic, OFFLINE, qos=1, retain=True)

@@ -1,0 +1,207 @@
+"""`wattbus`: run a service, run the demo, steer and inspect a running suite.
+
+Bad input exits with code 2 and one line saying what is wrong; nothing is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import aiomqtt
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from wattbus.service import ConfigError, ServiceSpec, run_until_signalled, service, service_names
+from wattbus.settings import BusSettings, describe_error
+from wattbus.topics import CONTROLLER_ID, Topics
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+)
+config_app = typer.Typer(no_args_is_help=True, help="Check settings without starting anything.")
+app.add_typer(config_app, name="config")
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+ANSWER_TIMEOUT = 5.0  # s to wait for the controller's event answering a command
+STATUS_QUIET = 0.5  # s without a new retained message before `status` prints
+HEALTH_MAX_AGE = 60.0  # s since the running service last touched its health file
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"wattbus: {message}", style="red", highlight=False)
+    raise typer.Exit(code)
+
+
+def bus_settings() -> BusSettings:
+    try:
+        return BusSettings()
+    except ValidationError as err:
+        fail(describe_error(err, BusSettings))
+
+
+def client(s: BusSettings, suffix: str) -> aiomqtt.Client:
+    return aiomqtt.Client(
+        s.mqtt_host,
+        s.mqtt_port,
+        username=s.mqtt_username,
+        password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
+        identifier=f"wattbus-cli-{suffix}-{uuid.uuid4().hex[:6]}",
+    )
+
+
+def _spec(name: str) -> ServiceSpec:
+    spec = service(name) if name in service_names() else None
+    if spec is None:
+        fail(f"unknown service {name!r}; installed: {', '.join(service_names()) or 'none'}")
+    return spec
+
+
+@app.command()
+def run(name: Annotated[str, typer.Argument(help="shelly, zendure, controller, ...")]) -> None:
+    """Run one service in the foreground (what each container runs)."""
+    spec = _spec(name)
+    try:
+        own, bus = spec.load()
+    except ConfigError as err:
+        fail(f"{name}: {err}")
+    run_until_signalled(spec.run(own, bus), bus.log_level)
+
+
+@app.command()
+def demo(
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 10.0,
+    duration: Annotated[float | None, typer.Option(help="stop after this many real s")] = None,
+) -> None:
+    """A simulated household, a local broker, every service, live in the terminal."""
+    if speed <= 0 or speed > 1000:
+        fail("--speed must be above 0 and at most 1000")
+    eps = {ep.name: ep for ep in entry_points(group="wattbus.demo")}
+    if "demo" not in eps:
+        fail("the demo needs the wattbus-simulator package")
+    eps["demo"].load()(speed=speed, duration=duration)
+
+
+async def _command(payload: dict[str, object]) -> dict[str, object]:
+    s = bus_settings()
+    topics = Topics(s.topic_prefix, s.discovery_prefix)
+    command_id = f"cli-{uuid.uuid4().hex[:8]}"
+    async with client(s, "cmd") as c:
+        await c.subscribe(topics.event(CONTROLLER_ID), qos=1)
+        await c.publish(topics.set(CONTROLLER_ID), json.dumps({**payload, "id": command_id}), qos=1)
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            async for message in c.messages:
+                with contextlib.suppress(ValueError, TypeError):
+                    event = json.loads(message.payload)
+                    if isinstance(event, dict) and event.get("id") == command_id:
+                        return event
+    raise TimeoutError
+
+
+def _steer(payload: dict[str, object]) -> None:
+    try:
+        event = asyncio.run(_command(payload))
+    except TimeoutError:
+        fail(f"no answer from the controller within {ANSWER_TIMEOUT:g} s", code=1)
+    except aiomqtt.MqttError as err:
+        fail(f"broker: {err}", code=1)
+    if event.get("kind") != "applied":
+        fail(f"refused: {event.get('reason')}", code=1)
+    console.print(f"controller: {payload} applied")
+
+
+@app.command()
+def pause() -> None:
+    """Hold every battery now, whatever the meter says (until `resume` or `mode auto`)."""
+    _steer({"mode": "pause"})
+
+
+@app.command()
+def resume() -> None:
+    """Release every battery now and keep them released (until `mode auto`)."""
+    _steer({"mode": "resume"})
+
+
+@app.command()
+def mode(value: Annotated[str, typer.Argument(help="auto, pause, resume or off")]) -> None:
+    """Set the controller's mode."""
+    if value not in ("auto", "pause", "resume", "off"):
+        fail(f"mode must be auto, pause, resume or off, not {value!r}")
+    _steer({"mode": value})
+
+
+async def _retained() -> dict[str, bytes]:
+    s = bus_settings()
+    topics = Topics(s.topic_prefix, s.discovery_prefix)
+    seen: dict[str, bytes] = {}
+    async with client(s, "status") as c:
+        await c.subscribe(f"{topics.prefix}/+/state")
+        await c.subscribe(f"{topics.prefix}/+/availability")
+        with contextlib.suppress(TimeoutError):
+            while True:
+                async with asyncio.timeout(STATUS_QUIET):
+                    message = await anext(aiter(c.messages))
+                seen[str(message.topic)] = message.payload
+    return seen
+
+
+@app.command()
+def status() -> None:
+    """Every device's availability and state, from the broker's retained messages."""
+    try:
+        seen = asyncio.run(_retained())
+    except aiomqtt.MqttError as err:
+        fail(f"broker: {err}", code=1)
+    s = bus_settings()
+    topics = Topics(s.topic_prefix)
+    devices = sorted({d for t in seen if (d := topics.device_of(t))})
+    table = Table("device", "availability", "state")
+    for d in devices:
+        avail = seen.get(topics.availability(d), b"?").decode()
+        raw = seen.get(topics.state(d), b"{}")
+        try:
+            state = json.loads(raw)
+            shown = ", ".join(f"{k}={v}" for k, v in state.items() if k != "ts")
+        except ValueError:
+            shown = raw.decode(errors="replace")
+        table.add_row(d, avail, shown)
+    console.print(table)
+
+
+@config_app.command("check")
+def config_check(name: Annotated[str, typer.Argument(help="the service to check")]) -> None:
+    """Load a service's settings as it would at start-up; secrets are masked."""
+    spec = _spec(name)
+    try:
+        own, bus = spec.load()
+    except ConfigError as err:
+        fail(f"{name}: {err}")
+    table = Table("setting", "value")
+    for model in (bus, own):
+        for key, value in model.model_dump().items():
+            table.add_row(key, str(value))
+    console.print(table)
+    console.print(f"{name}: settings are valid")
+
+
+@app.command()
+def health(
+    file: Annotated[Path | None, typer.Option(help="health file to check")] = None,
+) -> None:
+    """Exit 0 while a running service is connected to its broker (for container healthchecks)."""
+    path = file or bus_settings().health_file
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        fail(f"no health file at {path}", code=1)
+    if age > HEALTH_MAX_AGE:
+        fail(f"not connected to the broker for {age:.0f} s", code=1)

@@ -1,0 +1,74 @@
+"""How the CLI finds and starts services: each package registers a `ServiceSpec` under the
+`wattbus.services` entry point, so the common library knows no service by name."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import ValidationError
+
+from wattbus.settings import BusSettings, ServiceSettings, describe_error
+
+
+class ConfigError(Exception):
+    """Settings that cannot work; the message is the one line shown before exit code 2."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    settings: type[ServiceSettings]
+    run: Callable[[Any, BusSettings], Coroutine[Any, Any, None]]
+
+    def load(self) -> tuple[ServiceSettings, BusSettings]:
+        """Both settings objects, or ConfigError naming the variable at fault."""
+        try:
+            bus = BusSettings()
+        except ValidationError as err:
+            raise ConfigError(describe_error(err, BusSettings)) from err
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+        try:
+            own = self.settings()
+        except ValidationError as err:
+            raise ConfigError(describe_error(err, self.settings)) from err
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+        return own, bus
+
+
+def service_names() -> list[str]:
+    return sorted(ep.name for ep in entry_points(group="wattbus.services"))
+
+
+def service(name: str) -> ServiceSpec | None:
+    """Load only the named service, so one broken package cannot stop the others."""
+    for ep in entry_points(group="wattbus.services", name=name):
+        spec = ep.load()
+        if isinstance(spec, ServiceSpec):
+            return spec
+    return None
+
+
+def run_until_signalled(main: Coroutine[Any, Any, None], log_level: str = "INFO") -> None:
+    """Run a service; SIGTERM (docker stop) and Ctrl-C cancel it so it can say `offline`."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def guarded() -> None:
+        task = asyncio.ensure_future(main)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(guarded())
