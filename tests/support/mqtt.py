@@ -1,0 +1,96 @@
+"""An observer on the real broker: records every message and waits for the one a test expects."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+from wattbus.settings import BusSettings
+
+from support.broker import Broker, password
+
+WAIT = 10.0  # s: a generous upper bound; tests finish as soon as the message arrives
+
+
+@dataclass(frozen=True)
+class Msg:
+    topic: str
+    payload: bytes
+    retain: bool
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.payload)
+
+    @property
+    def text(self) -> str:
+        return self.payload.decode()
+
+
+def bus_settings(broker: Broker, user: str, **extra: Any) -> BusSettings:
+    return BusSettings(
+        mqtt_host="127.0.0.1",
+        mqtt_port=broker.port,
+        mqtt_username=user,
+        mqtt_password=password(user),
+        **extra,
+    )
+
+
+class Observer:
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self.client = client
+        self.messages: list[Msg] = []
+        self._changed = asyncio.Condition()
+
+    async def _pump(self) -> None:
+        async for m in self.client.messages:
+            payload = m.payload if isinstance(m.payload, bytes) else b""
+            async with self._changed:
+                self.messages.append(Msg(str(m.topic), payload, m.retain))
+                self._changed.notify_all()
+
+    async def wait_for(
+        self, topic: str, pred: Callable[[Msg], bool] = lambda m: True, *, after: int = 0
+    ) -> Msg:
+        """The first message on `topic` (index >= after) that satisfies `pred`."""
+
+        def find() -> Msg | None:
+            for m in self.messages[after:]:
+                if aiomqtt.Topic(m.topic).matches(topic) and pred(m):
+                    return m
+            return None
+
+        async with asyncio.timeout(WAIT), self._changed:
+            await self._changed.wait_for(lambda: find() is not None)
+        found = find()
+        assert found is not None
+        return found
+
+    def mark(self) -> int:
+        return len(self.messages)
+
+    async def publish(self, topic: str, payload: str | bytes | dict[str, Any]) -> None:
+        data = json.dumps(payload) if isinstance(payload, dict) else payload
+        await self.client.publish(topic, data, qos=1)
+
+
+@contextlib.asynccontextmanager
+async def observer(broker: Broker, user: str = "homeassistant") -> AsyncIterator[Observer]:
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, username=user, password=password(user)
+    ) as client:
+        await client.subscribe("#", qos=1)
+        obs = Observer(client)
+        task = asyncio.create_task(obs._pump())
+        try:
+            yield obs
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
