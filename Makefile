@@ -1,0 +1,47 @@
+# Everything a new user or CI needs; uv is installed into .tools/ when it is not on PATH.
+SHELL := /bin/bash
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+PYTEST_ARGS ?=
+
+.PHONY: help demo test lint typecheck pytest bench broker-users clean
+
+help:
+	@echo "make demo          the simulated household, live in the terminal (make demo SPEED=20)"
+	@echo "make test          lint, type check and the whole test suite (real Mosquitto)"
+	@echo "make bench         latency, detection time and memory figures"
+	@echo "make broker-users  create the Mosquitto users and passwords for docker compose"
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+.venv/.synced: uv.lock pyproject.toml $(wildcard shared/pyproject.toml services/*/pyproject.toml) | $(UV)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+SPEED ?= 10
+demo: .venv/.synced
+	$(UV) run wattbus demo --speed $(SPEED)
+
+lint: .venv/.synced
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+typecheck: .venv/.synced
+	$(UV) run mypy
+
+pytest: .venv/.synced
+	$(UV) run pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: .venv/.synced
+	$(UV) run python bench/latency.py
+	$(UV) run python bench/detection.py
+	$(UV) run python bench/memory.py
+
+broker-users:
+	scripts/broker-users
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
