@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,7 +28,7 @@ def battery(t: float, home: float = 0.0, grid_in: float = 0.0, hold: bool = Fals
 
 
 def run(
-    powers: list[float], s: GuardSettings = S, memory: GuardMemory | None = None
+    powers: Sequence[float], s: GuardSettings = S, memory: GuardMemory | None = None
 ) -> list[tuple[GuardMemory, bool | None]]:
     """Feed one meter reading a second; return memory and hold after each."""
     m = memory or GuardMemory()
@@ -91,7 +92,7 @@ def test_battery_charging_from_the_house_is_not_house_consumption() -> None:
 def test_stale_meter_stops_asserting() -> None:
     m = run([7000] * 5)[-1][0]
     assert m.charging
-    m2, d = step(S, GuardInputs(meter(7000, 4), {}), m, at(40))
+    _, d = step(S, GuardInputs(meter(7000, 4), {}), m, at(40))
     assert d.hold is None
     assert "silent" in d.reason
 

@@ -44,6 +44,12 @@ class Entity:
     category: Literal["config", "diagnostic"] | None = None
     precision: int | None = None
 
+    @classmethod
+    def power(cls, key: str, name: str) -> Entity:
+        """A power sensor in W, the most common entity of all."""
+        return cls(key, "sensor", name, unit="W", device_class="power",
+                   state_class="measurement", precision=0)  # fmt: skip
+
     def component(self, topics: Topics, device_id: str) -> dict[str, Any]:
         c: dict[str, Any] = {
             "p": self.platform,

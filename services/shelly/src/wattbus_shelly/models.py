@@ -1,0 +1,83 @@
+"""The Shelly Pro 3EM's own answers, as the device names them (see docs/devices/shelly-pro-3em.md).
+
+Unknown keys are ignored, since firmware updates add some. Only what wattbus converts is
+required; the rest is optional, because older firmware lacks some keys (e.g. `a_freq`).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _DeviceAnswer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class DeviceInfo(_DeviceAnswer):
+    """`Shelly.GetDeviceInfo`, also served on `/shelly`; readable without a password."""
+
+    id: str
+    mac: str
+    model: str
+    gen: int
+    name: str | None = None
+    app: str | None = None
+    ver: str | None = None
+    fw_id: str | None = None
+    profile: str | None = None
+    auth_en: bool = False
+    auth_domain: str | None = None
+
+    @property
+    def realm(self) -> str:
+        """The digest realm: the auth domain if set, else the device id."""
+        return self.auth_domain or self.id
+
+
+class EMStatus(_DeviceAnswer):
+    """`EM.GetStatus?id=0` in the triphase profile. W, V, A, VA, Hz; current is unsigned."""
+
+    id: int = 0
+    a_current: float
+    a_voltage: float
+    a_act_power: float = Field(description="W, < 0 returned to the grid")
+    a_aprt_power: float | None = None
+    a_pf: float | None = None
+    a_freq: float | None = None
+    b_current: float
+    b_voltage: float
+    b_act_power: float
+    b_aprt_power: float | None = None
+    b_pf: float | None = None
+    b_freq: float | None = None
+    c_current: float
+    c_voltage: float
+    c_act_power: float
+    c_aprt_power: float | None = None
+    c_pf: float | None = None
+    c_freq: float | None = None
+    n_current: float | None = None
+    total_current: float | None = None
+    total_act_power: float
+    total_aprt_power: float | None = None
+    user_calibrated_phase: list[str] = []
+    errors: list[str] = []
+    a_errors: list[str] = []
+    b_errors: list[str] = []
+    c_errors: list[str] = []
+    n_errors: list[str] = []
+
+
+class EMDataStatus(_DeviceAnswer):
+    """`EMData.GetStatus?id=0`: energy counters in Wh since the last counter reset."""
+
+    id: int = 0
+    a_total_act_energy: float | None = None
+    a_total_act_ret_energy: float | None = None
+    b_total_act_energy: float | None = None
+    b_total_act_ret_energy: float | None = None
+    c_total_act_energy: float | None = None
+    c_total_act_ret_energy: float | None = None
+    total_act: float = Field(description="Wh imported, all phases")
+    total_act_ret: float = Field(description="Wh returned to the grid, all phases")
+    errors: list[str] = []

@@ -1,0 +1,159 @@
+"""A Zendure SolarFlow (800, 800 Pro, 2400 AC) over its zenSDK local HTTP API.
+
+The API has two calls: `GET /properties/report` returns every property, `POST
+/properties/write` takes `{"sn", "properties"}`. There is no authentication; the local API has to
+be enabled in the Zendure app first (see docs/devices/zendure-solarflow.md).
+
+Every write carries `smartMode: 1`, which keeps the value in RAM: a property written with
+`smartMode: 0` goes to flash, and wattbus writes often (holds, limits), so flash would wear.
+The price is that a reboot brings back the values last stored in flash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from pydantic import ValidationError
+
+from wattbus_zendure.exceptions import (
+    DeviceConnectionError,
+    DeviceResponseError,
+    DeviceTimeoutError,
+)
+from wattbus_zendure.models import SOC_SCALE, Report
+
+DEFAULT_PORT = 80
+REQUEST_TIMEOUT = 2.0  # s, a whole request; Zendure-HA uses ClientTimeout(total=2)
+REPORT_PATH = "/properties/report"
+WRITE_PATH = "/properties/write"
+CONTENT_TYPE = "application/json; charset=UTF-8"  # what Zendure-HA sends
+SMART_MODE_RAM = 1  # smartMode 1: not written to flash; 0 would write to flash
+BODY_EXCERPT = 200  # characters of an unexpected body kept in an error
+
+
+class SolarFlow:
+    """One SolarFlow. Use as `async with SolarFlow(host) as flow:`; it owns its HTTP client."""
+
+    def __init__(self, host: str, *, port: int = DEFAULT_PORT, timeout: float = REQUEST_TIMEOUT):
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        netloc = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        self._http = httpx.AsyncClient(
+            base_url=f"http://{netloc}:{port}",
+            timeout=httpx.Timeout(timeout),
+            headers={"accept": "application/json"},
+        )
+        self._sn: str | None = None
+        self._next_id = 1
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def sn(self) -> str | None:
+        """The serial number every write must carry, known after the first report."""
+        return self._sn
+
+    async def report(self) -> Report:
+        """All properties, in device units (`Report.battery_state` converts them)."""
+        response = await self._request("GET", REPORT_PATH)
+        try:
+            report = Report.model_validate_json(response.content)
+        except ValidationError as err:
+            raise DeviceResponseError(
+                f"{self.host}: not the documented report: {err.errors()[0]['msg']}",
+                status=response.status_code,
+                body=response.text[:BODY_EXCERPT],
+            ) from err
+        self._sn = report.sn
+        return report
+
+    async def write(self, properties: Mapping[str, int]) -> None:
+        """Write properties in device units, always with `smartMode: 1` (RAM, not flash).
+
+        An answer of 200 means the device took the request, not that it applied every value:
+        read back to be sure. A refused write raises `DeviceResponseError`.
+        """
+        if not properties:
+            raise ValueError("nothing to write")
+        for name, value in properties.items():
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be an int in device units, not {value!r}")
+        if properties.get("smartMode", SMART_MODE_RAM) != SMART_MODE_RAM:
+            raise ValueError("smartMode 0 writes to flash; wattbus writes only with smartMode 1")
+        sn = self._sn if self._sn is not None else (await self.report()).sn
+        body = {
+            "sn": sn,
+            "id": self._next_id,
+            "properties": {"smartMode": SMART_MODE_RAM}
+            | {name: value for name, value in properties.items() if name != "smartMode"},
+        }
+        self._next_id += 1
+        await self._request("POST", WRITE_PATH, body)
+
+    async def write_settings(
+        self, *, min_soc: float | None = None, output_limit: float | None = None
+    ) -> None:
+        """Write the discharge floor (%) and the AC output limit (W) in one request."""
+        properties: dict[str, int] = {}
+        if min_soc is not None:
+            if not 0 <= min_soc <= 100:
+                raise ValueError(f"min_soc must be 0-100 %, not {min_soc!r}")
+            properties["minSoc"] = round(min_soc * SOC_SCALE)
+        if output_limit is not None:
+            if not (math.isfinite(output_limit) and output_limit >= 0):
+                raise ValueError(f"output_limit must be >= 0 W, not {output_limit!r}")
+            properties["outputLimit"] = round(output_limit)
+        await self.write(properties)
+
+    async def set_min_soc(self, percent: float) -> None:
+        """The discharge floor, in %; the device takes tenths of a percent."""
+        await self.write_settings(min_soc=percent)
+
+    async def set_output_limit(self, watts: float) -> None:
+        """The most AC power, in W, the unit delivers to the home."""
+        await self.write_settings(output_limit=watts)
+
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        """The one place where transport errors become this package's errors."""
+        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        headers = None if body is None else {"content-type": CONTENT_TYPE}
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await self._http.request(method, path, content=content, headers=headers)
+        except (httpx.TimeoutException, TimeoutError) as err:
+            raise DeviceTimeoutError(
+                f"{self.host}: no answer to {method} {path} within {self.timeout} s"
+            ) from err
+        except httpx.DecodingError as err:
+            raise DeviceResponseError(f"{self.host}: {method} {path}: {err}") from err
+        except httpx.RequestError as err:
+            raise DeviceConnectionError(f"{self.host}: {method} {path} failed: {err!r}") from err
+        if response.status_code != httpx.codes.OK:
+            text = response.text[:BODY_EXCERPT]
+            raise DeviceResponseError(
+                f"{self.host}: {method} {path} answered HTTP {response.status_code}: {text}",
+                status=response.status_code,
+                body=text,
+            )
+        return response

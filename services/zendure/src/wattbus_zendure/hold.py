@@ -1,0 +1,373 @@
+"""Keeping a SolarFlow from discharging while something else (an EV) draws power.
+
+A hold is a lease: whoever asks for it must renew it, and when renewals stop (controller gone,
+broker down) `expire` gives the battery back its own settings. Those settings are saved to a
+file before the device is touched, so a bridge restart in the middle of a hold still restores
+them, and they are deleted only once a read-back shows the device has them again.
+
+The device is never trusted to have applied a write. Some firmware refuses `minSoc` above 50 %
+without saying so (it answers 200 and keeps the old value), so the hold falls back to
+`outputLimit` 0 and reports which route it used.
+
+No method reads a clock: the caller passes `now` (aware, UTC), which keeps this testable and
+lets a replay drive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import tempfile
+from contextlib import suppress
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from wattbus.models import BatteryState, HoldRoute
+
+from wattbus_zendure.client import SolarFlow
+from wattbus_zendure.exceptions import DeviceResponseError, HoldFileError, NotAppliedError
+from wattbus_zendure.models import Properties
+
+log = logging.getLogger(__name__)
+
+HELD_MIN_SOC = 100.0  # %: a floor at full charge means the battery never discharges
+HELD_OUTPUT_LIMIT = 0.0  # W: no AC output, so nothing flows to the home (or the EV)
+PERCENT_TOLERANCE = 0.05  # %: half the device's 0.1 % step
+WATT_TOLERANCE = 0.5  # W: the device works in whole watts
+AC_MODE_INPUT = 1  # charging from AC: outputLimit 0 is normal there, not a sign of a hold
+
+
+class Release(StrEnum):
+    """What `release` did, for the bridge's event."""
+
+    RESTORED = "restored"  # the saved settings are back on the device
+    FALLBACK = "fallback"  # nothing was saved but the device looked held: fallbacks written
+    NOTHING = "nothing"  # there was no hold to undo
+
+
+class Setting(StrEnum):
+    """What a user's `min_soc` / `output_limit` change did, for the bridge's event."""
+
+    APPLIED = "applied"  # written to the device and read back
+    DEFERRED = "deferred"  # the battery is held: the saved value changed, applied at release
+
+
+class Saved(BaseModel):
+    """The battery's own settings, as they were before the hold."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_soc: float  # %
+    output_limit: float  # W
+
+
+class HoldRecord(BaseModel):
+    """The file's content. `route` is None between saving and a confirmed hold, so a crash
+    in that window still leaves a record that restores the saved settings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    saved: Saved
+    route: HoldRoute | None
+    since: AwareDatetime
+    expires: AwareDatetime
+
+
+class Holder:
+    """Holds one SolarFlow and gives its settings back, surviving restarts of the bridge."""
+
+    def __init__(
+        self,
+        flow: SolarFlow,
+        path: str | os.PathLike[str],
+        *,
+        fallback_min_soc: float | None = None,
+        fallback_output_limit: float | None = None,
+    ) -> None:
+        """`fallback_*` are the settings to return to when the device looks held but no
+        record says what it had (the file was lost); without them such a device is left alone.
+        """
+        self._flow = flow
+        self._path = Path(path)
+        self.fallback_min_soc = fallback_min_soc
+        self.fallback_output_limit = fallback_output_limit
+        self._record: HoldRecord | None = None
+        self._lock = asyncio.Lock()  # one hold/release/setting change at a time
+        self.load()
+
+    # ---- what the bridge publishes -------------------------------------------------------
+
+    @property
+    def held(self) -> bool:
+        """True from the moment settings are saved until a restore is confirmed."""
+        return self._record is not None
+
+    @property
+    def route(self) -> HoldRoute | None:
+        return None if self._record is None else self._record.route
+
+    @property
+    def expires(self) -> datetime | None:
+        return None if self._record is None else self._record.expires
+
+    @property
+    def saved(self) -> Saved | None:
+        return None if self._record is None else self._record.saved
+
+    def annotate(self, state: BatteryState) -> BatteryState:
+        """The device's state with the hold as this holder knows it (the device cannot say)."""
+        return state.model_copy(
+            update={"hold": self.held, "hold_route": self.route, "hold_expires": self.expires}
+        )
+
+    # ---- lease ------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Pick up a hold a previous run left, so it keeps its expiry and is released once.
+
+        An unreadable file is moved aside (kept for a human) rather than trusted; the
+        fallback values then cover the release.
+        """
+        try:
+            text = self._path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self._record = None
+            return
+        except OSError as err:
+            raise HoldFileError(f"cannot read {self._path}: {err}") from err
+        try:
+            self._record = HoldRecord.model_validate_json(text)
+        except ValidationError as err:
+            aside = self._path.with_name(self._path.name + ".corrupt")
+            log.error("%s is not a hold record (%s); moved to %s", self._path, err, aside)
+            with suppress(OSError):
+                os.replace(self._path, aside)
+            self._record = None
+            return
+        log.info("resuming a hold (%s) until %s", self._record.route, self._record.expires)
+
+    async def hold(self, lease: float, now: datetime) -> HoldRoute:
+        """Stop the battery discharging until `now + lease` s, unless renewed.
+
+        A renewal only moves the expiry: re-reading the device then would save the held values
+        as if they were the user's, and the release would keep the battery held for good.
+        """
+        _check_now(now)
+        if not (math.isfinite(lease) and lease > 0):
+            raise ValueError(f"lease must be > 0 s, not {lease!r}")
+        expires = now + timedelta(seconds=lease)
+        async with self._lock:
+            record = self._record
+            if record is not None:
+                record = record.model_copy(update={"expires": expires})
+                await self._store(record)
+                if record.route is not None:
+                    return record.route
+                # an earlier hold saved the settings but never confirmed: finish it
+            else:
+                saved = await self._read_prior()
+                record = HoldRecord(saved=saved, route=None, since=now, expires=expires)
+                await self._store(record)  # before anything on the device changes
+            route = await self._apply(record.saved)
+            await self._store(record.model_copy(update={"route": route}))
+            log.info("holding by %s until %s (saved %s)", route, expires, record.saved)
+            return route
+
+    async def release(self, now: datetime) -> Release:
+        """Give the battery back what it had; safe to call again and again.
+
+        The record is deleted only after a read-back confirms the restore, so a failure
+        (device unreachable, value not applied) raises and the next call tries again.
+        """
+        _check_now(now)
+        async with self._lock:
+            return await self._release(now)
+
+    async def expire(self, now: datetime) -> bool:
+        """Release if the lease ran out; called each poll. True when it restored."""
+        _check_now(now)
+        async with self._lock:
+            if self._record is None or now < self._record.expires:
+                return False
+            log.warning("hold lease ran out at %s: restoring", self._record.expires)
+            await self._release(now)
+            return True
+
+    # ---- user settings ------------------------------------------------------------------
+
+    async def set_min_soc(self, percent: float, now: datetime) -> Setting:
+        """The user's discharge floor: on the device now, or at release if held (writing it
+        now would end the hold, and the release would then overwrite it)."""
+        _check_now(now)
+        if not 0 <= percent <= 100:
+            raise ValueError(f"min_soc must be 0-100 %, not {percent!r}")
+        return await self._set(min_soc=percent)
+
+    async def set_output_limit(self, watts: float, now: datetime) -> Setting:
+        """The user's AC output limit, on the same terms as `set_min_soc`."""
+        _check_now(now)
+        if not (math.isfinite(watts) and watts >= 0):
+            raise ValueError(f"output_limit must be >= 0 W, not {watts!r}")
+        return await self._set(output_limit=watts)
+
+    # ---- internals ----------------------------------------------------------------------
+
+    async def _set(
+        self, *, min_soc: float | None = None, output_limit: float | None = None
+    ) -> Setting:
+        async with self._lock:
+            record = self._record
+            if record is not None:
+                saved = record.saved.model_copy(
+                    update={
+                        "min_soc": record.saved.min_soc if min_soc is None else min_soc,
+                        "output_limit": (
+                            record.saved.output_limit if output_limit is None else output_limit
+                        ),
+                    }
+                )
+                await self._store(record.model_copy(update={"saved": saved}))
+                return Setting.DEFERRED
+            await self._flow.write_settings(min_soc=min_soc, output_limit=output_limit)
+            await self._verify(min_soc=min_soc, output_limit=output_limit)
+            return Setting.APPLIED
+
+    async def _read_prior(self) -> Saved:
+        """What the battery has now, to be restored later.
+
+        A device that already looks held with no record (the file was lost mid-hold) would
+        make its held values the "prior" ones; where a fallback is configured, that is saved
+        instead.
+        """
+        props = (await self._flow.report()).properties
+        min_soc: float | None = props.min_soc_percent
+        output_limit: float | None = props.output_limit
+        if min_soc is None or output_limit is None:
+            raise DeviceResponseError("report lacks minSoc or outputLimit: nothing to save")
+        if _min_soc_looks_held(props) and self.fallback_min_soc is not None:
+            log.warning("minSoc already %s %% with no hold record: saving the fallback", min_soc)
+            min_soc = self.fallback_min_soc
+        if _output_looks_held(props) and self.fallback_output_limit is not None:
+            log.warning("outputLimit already 0 W with no hold record: saving the fallback")
+            output_limit = self.fallback_output_limit
+        return Saved(min_soc=min_soc, output_limit=output_limit)
+
+    async def _apply(self, saved: Saved) -> HoldRoute:
+        """Try minSoc 100 %, then outputLimit 0; keep whichever the device really applied."""
+        for route, settings in (
+            (HoldRoute.MIN_SOC, {"min_soc": HELD_MIN_SOC}),
+            (HoldRoute.OUTPUT_LIMIT, {"output_limit": HELD_OUTPUT_LIMIT}),
+        ):
+            try:
+                await self._flow.write_settings(**settings)
+                await self._verify(**settings)
+            except (DeviceResponseError, NotAppliedError) as err:
+                log.warning("hold by %s not applied: %s", route, err)
+                continue
+            return route
+        # the first attempt may have half-worked (e.g. a clamped minSoc): put everything back
+        await self._restore(saved)
+        await self._forget()
+        raise NotAppliedError("the device applied neither minSoc 100 % nor outputLimit 0")
+
+    async def _release(self, now: datetime) -> Release:
+        record = self._record
+        if record is not None:
+            # both values, whatever the route: a refused first route may have left a trace
+            await self._restore(record.saved)
+            await self._forget()
+            log.info("released after %s, restored %s", now - record.since, record.saved)
+            return Release.RESTORED
+        if self.fallback_min_soc is None and self.fallback_output_limit is None:
+            return Release.NOTHING
+        props = (await self._flow.report()).properties
+        min_soc = self.fallback_min_soc if _min_soc_looks_held(props) else None
+        output_limit = self.fallback_output_limit if _output_looks_held(props) else None
+        if min_soc is None and output_limit is None:
+            return Release.NOTHING
+        log.warning(
+            "device looks held with no record: fallback %s %% / %s W", min_soc, output_limit
+        )
+        await self._flow.write_settings(min_soc=min_soc, output_limit=output_limit)
+        await self._verify(min_soc=min_soc, output_limit=output_limit)
+        return Release.FALLBACK
+
+    async def _restore(self, saved: Saved) -> None:
+        await self._flow.write_settings(min_soc=saved.min_soc, output_limit=saved.output_limit)
+        await self._verify(min_soc=saved.min_soc, output_limit=saved.output_limit)
+
+    async def _verify(
+        self, *, min_soc: float | None = None, output_limit: float | None = None
+    ) -> None:
+        """Read back: a 200 to a write does not mean the value was applied."""
+        props = (await self._flow.report()).properties
+        wrong = []
+        if min_soc is not None and not _close(props.min_soc_percent, min_soc, PERCENT_TOLERANCE):
+            wrong.append(f"minSoc {props.min_soc_percent} % (wrote {min_soc} %)")
+        if output_limit is not None and not _close(
+            props.output_limit, output_limit, WATT_TOLERANCE
+        ):
+            wrong.append(f"outputLimit {props.output_limit} W (wrote {output_limit} W)")
+        if wrong:
+            raise NotAppliedError("device reads back " + ", ".join(wrong))
+
+    async def _store(self, record: HoldRecord) -> None:
+        """Disk first, then memory: this object never claims more than the file holds."""
+        try:
+            await asyncio.to_thread(_write_atomically, self._path, record.model_dump_json(indent=2))
+        except OSError as err:
+            raise HoldFileError(f"cannot write {self._path}: {err}") from err
+        self._record = record
+
+    async def _forget(self) -> None:
+        try:
+            await asyncio.to_thread(self._path.unlink, missing_ok=True)
+        except OSError as err:
+            raise HoldFileError(f"cannot remove {self._path}: {err}") from err
+        self._record = None
+
+
+def _check_now(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC)")
+
+
+def _close(actual: float | None, expected: float, tolerance: float) -> bool:
+    return actual is not None and math.isclose(actual, expected, abs_tol=tolerance)
+
+
+def _min_soc_looks_held(props: Properties) -> bool:
+    return _close(props.min_soc_percent, HELD_MIN_SOC, PERCENT_TOLERANCE)
+
+
+def _output_looks_held(props: Properties) -> bool:
+    return props.output_limit == HELD_OUTPUT_LIMIT and props.ac_mode != AC_MODE_INPUT
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Temp file in the same folder, fsync, rename: a crash leaves the old file or the new
+    one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with suppress(OSError):  # make the rename itself durable where the OS allows it
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

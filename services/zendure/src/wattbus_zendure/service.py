@@ -1,0 +1,101 @@
+"""The Zendure bridge: a SolarFlow's report on the bus, and `set` commands (min SoC, output
+limit, a leased hold) carried to it. The hold's lease is checked on every poll, so a battery
+is given back its settings even when nobody renews or releases the hold."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from wattbus.bridge import Bridge
+from wattbus.bus import Bus
+from wattbus.commands import CommandError
+from wattbus.discovery import DeviceInfo, Entity
+from wattbus.models import BatteryCommand, BatteryState
+from wattbus.service import ServiceSpec
+from wattbus.settings import BusSettings
+
+from wattbus_zendure.client import SolarFlow
+from wattbus_zendure.exceptions import ZendureError
+from wattbus_zendure.hold import Holder
+from wattbus_zendure.settings import ZendureSettings
+
+ENTITIES = (
+    Entity("soc", "sensor", "State of charge", unit="%", device_class="battery",
+           state_class="measurement"),
+    Entity.power("power", "Battery power"),
+    Entity.power("pv_power", "PV power"),
+    Entity.power("output_home_power", "Output to home"),
+    Entity.power("grid_input_power", "Input from grid"),
+    Entity("min_soc", "number", "Minimum SoC", unit="%", writable=True, minimum=0, maximum=100,
+           step=1, category="config"),
+    Entity("output_limit", "number", "Output limit", unit="W", device_class="power",
+           writable=True, minimum=0, maximum=3200, step=10, category="config"),
+    Entity("soc_set", "sensor", "Charge limit", unit="%", category="diagnostic"),
+    Entity("input_limit", "sensor", "Input limit", unit="W", category="diagnostic"),
+    Entity("hold", "switch", "Hold (EV guard)", writable=True),
+    Entity("hold_route", "sensor", "Hold route", category="diagnostic"),
+)  # fmt: skip
+
+
+class ZendureDevice:
+    def __init__(self, device_id: str, flow: SolarFlow, holder: Holder, lease: float) -> None:
+        self.device_id = device_id
+        self.flow = flow
+        self.holder = holder
+        self.default_lease = lease
+        self.product = "SolarFlow"
+
+    @property
+    def info(self) -> DeviceInfo:
+        return DeviceInfo(
+            self.device_id, f"Zendure {self.device_id}", "Zendure", self.product, self.flow.sn
+        )
+
+    async def read(self, now: datetime) -> BatteryState:
+        await self.holder.expire(now)
+        report = await self.flow.report()
+        self.product = report.product or self.product
+        return self.holder.annotate(report.battery_state(now))
+
+    async def apply(self, command: BatteryCommand, now: datetime) -> str:
+        if command.lease is not None and command.hold is not True:
+            raise CommandError("lease goes with hold: true")
+        notes = []
+        if command.hold is False:
+            notes.append(f"release: {await self.holder.release(now)}")
+        if command.min_soc is not None:
+            done = await self.holder.set_min_soc(command.min_soc, now)
+            notes.append(f"min_soc {command.min_soc:g} %: {done}")
+        if command.output_limit is not None:
+            done = await self.holder.set_output_limit(command.output_limit, now)
+            notes.append(f"output_limit {command.output_limit:g} W: {done}")
+        if command.hold is True:
+            route = await self.holder.hold(command.lease or self.default_lease, now)
+            notes.append(f"held via {route} until {self.holder.expires:%H:%M:%S}")
+        return "; ".join(notes)
+
+
+async def serve(settings: ZendureSettings, bus_settings: BusSettings) -> None:
+    async with SolarFlow(settings.host, port=settings.port) as flow:
+        holder = Holder(
+            flow,
+            settings.state_dir / f"{settings.id}.hold.json",
+            fallback_min_soc=settings.fallback_min_soc,
+            fallback_output_limit=settings.fallback_output_limit,
+        )
+        bus = Bus(bus_settings, settings.id)
+        bridge = Bridge(
+            bus,
+            ZendureDevice(settings.id, flow, holder, settings.default_lease),
+            entities=ENTITIES,
+            command_model=BatteryCommand,
+            errors=(ZendureError,),
+            interval=settings.poll_interval,
+        )
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(bus.run())
+            tg.create_task(bridge.run())
+
+
+SERVICE = ServiceSpec("zendure", ZendureSettings, serve)

@@ -1,0 +1,274 @@
+"""The hold against the fake: saved before changed, restored exactly, a lease that runs out,
+and a record that survives restarts and outages. Time is passed in, never slept through."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from wattbus.models import BatteryState, HoldRoute
+from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
+from wattbus_zendure.client import SolarFlow
+from wattbus_zendure.exceptions import DeviceConnectionError, HoldFileError, NotAppliedError
+from wattbus_zendure.hold import Holder, Release, Setting
+
+T0 = datetime(2025, 6, 1, 18, 0, tzinfo=UTC)
+LEASE = 60.0
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def on_disk(path: Path) -> dict[str, Any] | None:
+    """The hold record as the next run of the bridge would find it."""
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    assert isinstance(record, dict)
+    return record
+
+
+def saved_on_disk(path: Path) -> Any:
+    record = on_disk(path)
+    assert record is not None
+    return record["saved"]
+
+
+async def test_hold_saves_then_sets_min_soc_100(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    assert await holder.hold(LEASE, T0) is HoldRoute.MIN_SOC
+    assert state.properties["minSoc"] == 1000
+    assert state.properties["outputLimit"] == 800
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0}
+    assert holder.held and holder.route is HoldRoute.MIN_SOC
+    assert holder.expires == at(LEASE)
+    assert state.flash_writes == 0
+
+
+async def test_hold_that_cannot_save_changes_nothing(
+    state: ZendureState, flow: SolarFlow, tmp_path: Path
+) -> None:
+    holder = Holder(flow, tmp_path / "state" / "hold.json")
+    # the folder for the record cannot be made
+    await asyncio.to_thread((tmp_path / "state").write_text, "")
+    with pytest.raises(HoldFileError):
+        await holder.hold(LEASE, T0)
+    assert state.writes == []
+    assert not holder.held
+
+
+async def test_second_hold_only_extends(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    writes = len(state.writes)
+    assert await holder.hold(LEASE, at(30)) is HoldRoute.MIN_SOC
+    assert len(state.writes) == writes
+    assert holder.expires == at(30 + LEASE)
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0}
+    assert Holder(flow, hold_file).expires == at(30 + LEASE)
+
+
+async def test_release_restores_exactly_and_is_idempotent(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    state.properties["outputLimit"] = 650  # something else moved it meanwhile
+    assert await holder.release(at(10)) is Release.RESTORED
+    assert state.properties["minSoc"] == 150
+    assert state.properties["outputLimit"] == 800
+    assert on_disk(hold_file) is None
+    assert not holder.held
+    writes = len(state.writes)
+    assert await holder.release(at(20)) is Release.NOTHING
+    assert len(state.writes) == writes
+    assert state.flash_writes == 0
+
+
+async def test_lease_expiry_restores(state: ZendureState, flow: SolarFlow, hold_file: Path) -> None:
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    assert await holder.expire(at(LEASE - 1)) is False
+    assert state.properties["minSoc"] == 1000
+    assert await holder.expire(at(LEASE)) is True
+    assert state.properties["minSoc"] == 150
+    assert await holder.expire(at(LEASE + 1)) is False
+
+
+async def test_restart_keeps_the_hold_and_releases_once(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    await Holder(flow, hold_file).hold(LEASE, T0)
+    restarted = Holder(flow, hold_file)
+    assert restarted.held
+    assert restarted.route is HoldRoute.MIN_SOC
+    assert restarted.expires == at(LEASE)
+    assert await restarted.expire(at(30)) is False
+    writes = len(state.writes)
+    assert await restarted.expire(at(LEASE + 5)) is True
+    assert await restarted.expire(at(LEASE + 10)) is False
+    assert len(state.writes) == writes + 1
+    assert state.properties["minSoc"] == 150
+    assert not Holder(flow, hold_file).held
+
+
+async def test_firmware_refusing_min_soc_above_50_holds_by_output_limit(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.accepts_min_soc_above_50 = False
+    holder = Holder(flow, hold_file)
+    assert await holder.hold(LEASE, T0) is HoldRoute.OUTPUT_LIMIT
+    assert state.properties["outputLimit"] == 0
+    assert state.properties["minSoc"] == 150
+    assert (on_disk(hold_file) or {})["route"] == "output_limit"
+    assert await holder.release(at(10)) is Release.RESTORED
+    assert state.properties["outputLimit"] == 800
+    assert state.properties["minSoc"] == 150
+
+
+async def test_hold_applied_by_neither_route_restores_and_raises(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.accepts_min_soc_above_50 = False
+    state.ignored = {"outputLimit"}
+    holder = Holder(flow, hold_file)
+    with pytest.raises(NotAppliedError):
+        await holder.hold(LEASE, T0)
+    assert not holder.held
+    assert on_disk(hold_file) is None
+    assert state.properties["minSoc"] == 150
+    assert state.properties["outputLimit"] == 800
+
+
+async def test_restore_failing_while_device_down_keeps_the_record(
+    state: ZendureState, fake: FakeZendure, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    await fake.close()
+    with pytest.raises(DeviceConnectionError):
+        await holder.release(at(10))
+    with pytest.raises(DeviceConnectionError):
+        await holder.expire(at(LEASE + 1))
+    assert holder.held
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0}
+    back = await start_fake_zendure(state, host=fake.host, port=fake.port, faults=fake.faults)
+    try:
+        assert await holder.expire(at(LEASE + 2)) is True
+    finally:
+        await back.close()
+    assert state.properties["minSoc"] == 150
+    assert state.properties["outputLimit"] == 800
+    assert on_disk(hold_file) is None
+
+
+async def test_restore_not_applied_keeps_the_record(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    state.ignored = {"minSoc"}
+    with pytest.raises(NotAppliedError):
+        await holder.release(at(10))
+    assert holder.held and on_disk(hold_file) is not None
+    state.ignored = set()
+    assert await holder.release(at(20)) is Release.RESTORED
+    assert state.properties["minSoc"] == 150
+
+
+async def test_user_settings_during_a_hold_change_only_the_saved_values(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    writes = len(state.writes)
+    assert await holder.set_min_soc(30, at(5)) is Setting.DEFERRED
+    assert await holder.set_output_limit(1200, at(6)) is Setting.DEFERRED
+    assert len(state.writes) == writes
+    assert state.properties["minSoc"] == 1000
+    assert saved_on_disk(hold_file) == {"min_soc": 30.0, "output_limit": 1200.0}
+    await holder.release(at(10))
+    assert state.properties["minSoc"] == 300
+    assert state.properties["outputLimit"] == 1200
+
+
+async def test_user_settings_without_a_hold_go_to_the_device(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    assert await holder.set_min_soc(20, T0) is Setting.APPLIED
+    assert await holder.set_output_limit(400, T0) is Setting.APPLIED
+    assert state.properties["minSoc"] == 200
+    assert state.properties["outputLimit"] == 400
+    state.accepts_min_soc_above_50 = False
+    with pytest.raises(NotAppliedError):
+        await holder.set_min_soc(80, T0)
+
+
+async def test_fallback_when_nothing_was_saved(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.properties.update(minSoc=1000, outputLimit=0, acMode=2)
+    assert await Holder(flow, hold_file).release(T0) is Release.NOTHING
+    assert state.properties["minSoc"] == 1000
+    holder = Holder(flow, hold_file, fallback_min_soc=10, fallback_output_limit=600)
+    assert await holder.release(T0) is Release.FALLBACK
+    assert state.properties["minSoc"] == 100
+    assert state.properties["outputLimit"] == 600
+    assert await holder.release(at(1)) is Release.NOTHING
+
+
+async def test_fallback_leaves_a_device_that_does_not_look_held(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.properties.update(minSoc=150, outputLimit=0, acMode=1)  # charging: 0 W out is normal
+    holder = Holder(flow, hold_file, fallback_min_soc=10, fallback_output_limit=600)
+    assert await holder.release(T0) is Release.NOTHING
+    assert state.properties["minSoc"] == 150
+    assert state.properties["outputLimit"] == 0
+    assert state.writes == []
+
+
+async def test_hold_on_a_device_already_held_saves_the_fallback(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.properties["minSoc"] = 1000  # held by a run whose record was lost
+    holder = Holder(flow, hold_file, fallback_min_soc=10)
+    await holder.hold(LEASE, T0)
+    assert saved_on_disk(hold_file) == {"min_soc": 10.0, "output_limit": 800.0}
+
+
+async def test_annotate(flow: SolarFlow, hold_file: Path) -> None:
+    holder = Holder(flow, hold_file)
+    state = (await flow.report()).battery_state(T0)
+    assert holder.annotate(state).hold is False
+    await holder.hold(LEASE, T0)
+    held: BatteryState = holder.annotate((await flow.report()).battery_state(at(1)))
+    assert (held.hold, held.hold_route, held.hold_expires) == (
+        True,
+        HoldRoute.MIN_SOC,
+        at(LEASE),
+    )
+    assert held.min_soc == 100.0
+
+
+async def test_corrupt_record_is_moved_aside(flow: SolarFlow, hold_file: Path) -> None:
+    await asyncio.to_thread(hold_file.write_text, "{not json")
+    holder = Holder(flow, hold_file)
+    assert not holder.held
+    aside = hold_file.with_name(hold_file.name + ".corrupt")
+    assert await asyncio.to_thread(aside.read_text) == "{not json"
+
+
+async def test_time_must_be_aware(flow: SolarFlow, hold_file: Path) -> None:
+    with pytest.raises(ValueError):
+        await Holder(flow, hold_file).hold(LEASE, datetime(2025, 6, 1, 18, 0))
