@@ -205,3 +205,7 @@ def health(
         fail(f"no health file at {path}", code=1)
     if age > HEALTH_MAX_AGE:
         fail(f"not connected to the broker for {age:.0f} s", code=1)
+
+
+if __name__ == "__main__":
+    app()
