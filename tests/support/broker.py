@@ -3,6 +3,7 @@ loopback port. Users are named as in production: a bridge's user is its device i
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -44,6 +45,8 @@ class Broker:
         passwd.chmod(0o600)
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(
+            # as root, mosquitto would drop to user `mosquitto`, who cannot read our temp files
+            f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous false\n"
             f"password_file {passwd}\n"
@@ -61,7 +64,8 @@ class Broker:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {self.process.stderr!r}")
+                log = (self.workdir / "mosquitto.log").read_text(errors="replace")
+                raise RuntimeError(f"mosquitto exited: {log[-500:]}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return

@@ -56,7 +56,12 @@ class Observer:
                 self._changed.notify_all()
 
     async def wait_for(
-        self, topic: str, pred: Callable[[Msg], bool] = lambda m: True, *, after: int = 0
+        self,
+        topic: str,
+        pred: Callable[[Msg], bool] = lambda m: True,
+        *,
+        after: int = 0,
+        within: float = WAIT,
     ) -> Msg:
         """The first message on `topic` (index >= after) that satisfies `pred`."""
 
@@ -66,7 +71,7 @@ class Observer:
                     return m
             return None
 
-        async with asyncio.timeout(WAIT), self._changed:
+        async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(lambda: find() is not None)
         found = find()
         assert found is not None

@@ -72,9 +72,8 @@ class Bridge(Generic[S, C]):
 
         t = bus.topics
         self.set_topic = t.set(self.device_id)
-        if command_model is not None:
-            bus.route(self.set_topic, self._on_set)
-            bus.route(self.set_topic + "/+", self._on_set)
+        bus.route(self.set_topic, self._on_set)
+        bus.route(self.set_topic + "/+", self._on_set)
         if bus.settings.discovery:
             bus.route(t.ha_status, self._on_ha_status)
             bus.route(t.discovery(self.device_id), self._on_old_discovery)
@@ -125,7 +124,10 @@ class Bridge(Generic[S, C]):
         await self.bus.publish(self.bus.availability_topic, OFFLINE, retain=True)
 
     async def _on_set(self, topic: str, payload: bytes) -> None:
-        assert self.command_model is not None
+        if self.command_model is None:
+            reason = f"{self.device_id} takes no commands"
+            await self._event(EventKind.REJECTED, topic=topic, reason=reason)
+            return
         try:
             command = parse_command(self.command_model, self.set_topic, topic, payload)
         except CommandError as err:

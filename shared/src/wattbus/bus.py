@@ -152,14 +152,17 @@ class Bus:
         self.connected.set()
         for callback in self._on_connect:
             self._spawn(callback())
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._touch_health())
+        health = asyncio.create_task(self._touch_health())
+        try:
             async for message in client.messages:
                 topic = str(message.topic)
                 payload = message.payload if isinstance(message.payload, bytes) else b""
                 for r in self._routes:
                     if message.topic.matches(r.pattern):
                         self._spawn(r.handler(topic, payload))
+        finally:
+            # not a TaskGroup: its ExceptionGroup would hide the MqttError the reconnect loop needs
+            health.cancel()
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(self._guarded(coro))

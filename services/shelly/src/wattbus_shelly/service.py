@@ -11,6 +11,7 @@ from datetime import datetime
 
 from wattbus.bridge import Bridge
 from wattbus.bus import Bus
+from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, Entity
 from wattbus.models import Command, MeterState
 from wattbus.service import ServiceSpec
@@ -69,7 +70,7 @@ class ShellyDevice:
         return await self.client.read()
 
     async def apply(self, command: Command, now: datetime) -> str:
-        raise NotImplementedError("a meter takes no commands")
+        raise CommandError("a meter takes no commands")
 
 
 async def serve(settings: ShellySettings, bus_settings: BusSettings) -> None:
