@@ -100,7 +100,8 @@ class Bridge(Generic[S, C]):
         except self.errors as err:
             await self._unreachable(err)
             return False
-        if self.available is not True:
+        back = self.available is not True
+        if back:
             log.info("%s reachable", self.device_id)
             self.available = True
             await self.bus.publish(self.bus.availability_topic, ONLINE, retain=True)
@@ -110,7 +111,7 @@ class Bridge(Generic[S, C]):
             self._published_at is None
             or (now - self._published_at).total_seconds() >= self.bus.settings.heartbeat
         )
-        if heartbeat_due or not state.same_values(self.state):
+        if back or heartbeat_due or not state.same_values(self.state):
             await self.bus.publish(self.bus.topics.state(self.device_id), state, retain=True)
             self._published_at = now
         self.state = state

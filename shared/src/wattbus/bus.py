@@ -120,7 +120,6 @@ class Bus:
         while True:
             try:
                 async with self._make_client() as client:
-                    self._client = client
                     backoff = BACKOFF_FIRST
                     try:
                         await self._serve(client)
@@ -144,6 +143,7 @@ class Bus:
     async def _serve(self, client: aiomqtt.Client) -> None:
         for r in self._routes:
             await client.subscribe(r.pattern, qos=r.qos)
+        self._client = client  # only now: whoever sees our state can also reach our commands
         if self.availability_topic not in self._retained:
             await client.publish(self.availability_topic, ONLINE, qos=1, retain=True)
         for topic, data in list(self._retained.items()):

@@ -68,7 +68,8 @@ class BusSettings(ServiceSettings):
     topic_prefix: str = "wattbus"
     discovery_prefix: str = "homeassistant"
     discovery: bool = True
-    heartbeat: float = 60.0
+    heartbeat: float = 10.0  # s: an unchanged state is re-sent this often, well inside
+    # the controller's 30 s staleness limit, so quiet data never looks like a dead meter
     health_file: Path = Path("/tmp/wattbus.health")
     log_level: str = "INFO"
 
