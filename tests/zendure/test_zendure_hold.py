@@ -272,3 +272,36 @@ async def test_corrupt_record_is_moved_aside(flow: SolarFlow, hold_file: Path) -
 async def test_time_must_be_aware(flow: SolarFlow, hold_file: Path) -> None:
     with pytest.raises(ValueError):
         await Holder(flow, hold_file).hold(LEASE, datetime(2025, 6, 1, 18, 0))
+
+
+async def test_a_device_that_reboots_mid_hold_is_held_again(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    state.properties["minSoc"] = 150  # smartMode=1 values are lost: flash values return
+    assert await holder.keep((await flow.report()).properties) is True
+    assert state.properties["minSoc"] == 1000
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0}
+    assert await holder.keep((await flow.report()).properties) is False
+    await holder.release(at(1))
+    assert state.properties["minSoc"] == 150
+
+
+async def test_keep_re_applies_the_output_limit_route(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.accepts_min_soc_above_50 = False
+    holder = Holder(flow, hold_file)
+    assert await holder.hold(LEASE, T0) is HoldRoute.OUTPUT_LIMIT
+    state.properties["outputLimit"] = 800
+    assert await holder.keep((await flow.report()).properties) is True
+    assert state.properties["outputLimit"] == 0
+
+
+async def test_keep_leaves_an_unheld_device_alone(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    assert await holder.keep((await flow.report()).properties) is False
+    assert state.writes == []

@@ -199,6 +199,29 @@ class Holder:
             await self._release(now)
             return True
 
+    async def keep(self, props: Properties) -> bool:
+        """Re-apply a hold the device has dropped; called with each report.
+
+        Settings written with smartMode=1 live in RAM: a device that reboots mid-hold comes
+        back with its flash values and would discharge into the car. True when re-applied.
+        """
+        async with self._lock:
+            record = self._record
+            if record is None or record.route is None:
+                return False
+            if record.route is HoldRoute.MIN_SOC:
+                if _min_soc_looks_held(props):
+                    return False
+                settings = {"min_soc": HELD_MIN_SOC}
+            else:
+                if _output_looks_held(props):
+                    return False
+                settings = {"output_limit": HELD_OUTPUT_LIMIT}
+            log.warning("the device dropped the hold (a reboot?): applying %s again", settings)
+            await self._flow.write_settings(**settings)
+            await self._verify(**settings)
+            return True
+
     # ---- user settings ------------------------------------------------------------------
 
     async def set_min_soc(self, percent: float, now: datetime) -> Setting:

@@ -55,6 +55,8 @@ class ZendureDevice:
     async def read(self, now: datetime) -> BatteryState:
         await self.holder.expire(now)
         report = await self.flow.report()
+        if await self.holder.keep(report.properties):
+            report = await self.flow.report()
         self.product = report.product or self.product
         return self.holder.annotate(report.battery_state(now))
 
