@@ -81,6 +81,9 @@ def run(name: Annotated[str, typer.Argument(help="shelly, zendure, controller, .
 def demo(
     speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 10.0,
     duration: Annotated[float | None, typer.Option(help="stop after this many real s")] = None,
+    embedded_broker: Annotated[
+        bool, typer.Option(help="use the in-process Python broker even if mosquitto is installed")
+    ] = False,
 ) -> None:
     """A simulated household, a local broker, every service, live in the terminal."""
     if speed <= 0 or speed > 1000:
@@ -88,7 +91,7 @@ def demo(
     eps = {ep.name: ep for ep in entry_points(group="wattbus.demo")}
     if "demo" not in eps:
         fail("the demo needs the wattbus-simulator package")
-    eps["demo"].load()(speed=speed, duration=duration)
+    eps["demo"].load()(speed=speed, duration=duration, embedded_broker=embedded_broker)
 
 
 async def _command(payload: dict[str, object]) -> dict[str, object]:

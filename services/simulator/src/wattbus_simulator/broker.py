@@ -43,10 +43,10 @@ def mosquitto_binary() -> str | None:
 
 
 @contextlib.asynccontextmanager
-async def local_broker() -> AsyncIterator[tuple[int, str]]:
-    """Yields (port, kind)."""
+async def local_broker(*, embedded: bool = False) -> AsyncIterator[tuple[int, str]]:
+    """Yields (port, kind); `embedded` skips mosquitto even where it is installed."""
     port = free_port()
-    binary = mosquitto_binary()
+    binary = None if embedded else mosquitto_binary()
     if binary:
         with tempfile.TemporaryDirectory() as tmp:
             conf = Path(tmp) / "mosquitto.conf"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import tempfile
-import time
 from collections import deque
 from datetime import datetime
 from pathlib import Path
@@ -31,33 +31,21 @@ from wattbus_zendure.service import serve as serve_zendure
 from wattbus_zendure.settings import ZendureSettings
 
 from wattbus_simulator.broker import local_broker
-from wattbus_simulator.fake_shelly import ShellyPro3EMState, start_fake_shelly
-from wattbus_simulator.fake_zendure import ZendureState, start_fake_zendure
-from wattbus_simulator.household import EvSession, Household
+from wattbus_simulator.home import SimulatedHome, simulated_home
 
-TICK = 0.2  # real s between household steps
-EV_START = 60.0  # simulated s until the first EV session
-EV_DURATION = 400.0  # simulated s of charging
-EV_EVERY = 1200.0  # simulated s between session starts
 RELEASE = 120.0  # the controller's release period at speed 1
 EVENTS_SHOWN = 8
-
-
-def sessions(count: int = 50) -> list[EvSession]:
-    return [EvSession(EV_START + i * EV_EVERY, EV_DURATION) for i in range(count)]
 
 
 class View:
     """What the bus says, as a person would want to watch it."""
 
-    def __init__(self, household: Household, speed: float, broker: str) -> None:
-        self.household = household
-        self.speed = speed
+    def __init__(self, home: SimulatedHome, broker: str) -> None:
+        self.home = home
         self.broker = broker
         self.states: dict[str, dict[str, Any]] = {}
         self.availability: dict[str, str] = {}
         self.events: deque[str] = deque(maxlen=EVENTS_SHOWN)
-        self.sim_time = 0.0
 
     def take(self, topic: str, payload: bytes) -> None:
         parts = topic.split("/")
@@ -79,13 +67,13 @@ class View:
         grid = self.states.get("grid-meter", {})
         bat = self.states.get("zendure", {})
         ctl = self.states.get("controller", {})
-        ev = self.household.ev_power(self.sim_time)
+        ev = self.home.household.ev_power(self.home.sim_time)
         t = Table.grid(padding=(0, 2))
         t.add_column(style="bold")
         t.add_column()
-        t.add_row(
-            "simulated time", f"{self.sim_time / 60:6.1f} min  (x{self.speed:g}, {self.broker})"
-        )
+        h = self.home
+        clock = f"{h.sim_time / 60:6.1f} min  (x{h.speed:g}, broker: {self.broker})"
+        t.add_row("simulated time", clock)
         t.add_row("EV (simulated)", f"{'charging ' + format(ev, '.0f') + ' W' if ev else 'idle'}")
         t.add_row(
             "grid",
@@ -118,17 +106,6 @@ class View:
         )
 
 
-async def simulate(household: Household, view: View, speed: float) -> None:
-    last = time.monotonic()
-    while True:
-        await asyncio.sleep(TICK)
-        now = time.monotonic()
-        dt = (now - last) * speed
-        last = now
-        view.sim_time += dt
-        household.step(view.sim_time, dt)
-
-
 async def watch(bus: BusSettings, view: View, live: Live) -> None:
     async with aiomqtt.Client(bus.mqtt_host, bus.mqtt_port, identifier="wattbus-demo-view") as c:
         await c.subscribe(f"{bus.topic_prefix}/#")
@@ -138,51 +115,29 @@ async def watch(bus: BusSettings, view: View, live: Live) -> None:
                 live.update(view.render())
 
 
-async def run_demo(speed: float, duration: float | None) -> None:
-    async with local_broker() as (port, kind):
-        meter = ShellyPro3EMState()
-        battery = ZendureState()
-        household = Household(meter, battery, sessions=sessions(), pv=300.0)
-        household.step(0.0, 0.0)
-        shelly = await start_fake_shelly(meter)
-        zendure = await start_fake_zendure(battery)
-        view = View(household, speed, kind)
+async def run_demo(speed: float, duration: float | None, embedded_broker: bool = False) -> None:
+    broker = local_broker(embedded=embedded_broker)
+    async with broker as (port, kind), simulated_home(speed=speed) as home:
+        view = View(home, kind)
         with tempfile.TemporaryDirectory() as tmp:
-            bus = BusSettings(mqtt_host="127.0.0.1", mqtt_port=port, health_file=Path(tmp) / "h")
-            try:
-                with Live(view.render(), refresh_per_second=4, screen=False) as live:
-                    async with asyncio.timeout(duration), asyncio.TaskGroup() as tg:
-                        tg.create_task(simulate(household, view, speed))
-                        tg.create_task(watch(bus, view, live))
-                        tg.create_task(
-                            serve_shelly(
-                                ShellySettings(host="127.0.0.1", port=shelly.port, poll_interval=1),
-                                bus,
-                            )
-                        )
-                        tg.create_task(
-                            serve_zendure(
-                                ZendureSettings(
-                                    host="127.0.0.1", port=zendure.port, state_dir=Path(tmp)
-                                ),
-                                bus,
-                            )
-                        )
-                        tg.create_task(
-                            serve_controller(
-                                ControllerSettings(
-                                    release=max(5.0, RELEASE / speed), state_dir=Path(tmp)
-                                ),
-                                bus,
-                            )
-                        )
-            except TimeoutError:
-                pass
-            finally:
-                await shelly.close()
-                await zendure.close()
+            state = Path(tmp)
+            logging.basicConfig(filename=state / "demo.log", level=logging.INFO, force=True)
+            bus = BusSettings(mqtt_host="127.0.0.1", mqtt_port=port, health_file=state / "health")
+            shelly = ShellySettings(host="127.0.0.1", port=home.shelly.port)
+            zendure = ZendureSettings(host="127.0.0.1", port=home.zendure.port, state_dir=state)
+            controller = ControllerSettings(release=max(5.0, RELEASE / speed), state_dir=state)
+            with (
+                contextlib.suppress(TimeoutError),
+                Live(view.render(), refresh_per_second=4) as live,
+            ):
+                async with asyncio.timeout(duration), asyncio.TaskGroup() as tg:
+                    tg.create_task(home.run())
+                    tg.create_task(watch(bus, view, live))
+                    tg.create_task(serve_shelly(shelly, bus))
+                    tg.create_task(serve_zendure(zendure, bus))
+                    tg.create_task(serve_controller(controller, bus))
 
 
-def main(speed: float = 10.0, duration: float | None = None) -> None:
+def main(speed: float = 10.0, duration: float | None = None, embedded_broker: bool = False) -> None:
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(speed, duration))
+        asyncio.run(run_demo(speed, duration, embedded_broker))
