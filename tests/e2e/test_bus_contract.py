@@ -179,3 +179,28 @@ async def test_meter_availability_follows_the_device(home: Home) -> None:
             "wattbus/grid-meter/availability", lambda m: m.text == "online", after=mark
         )
         await obs.wait_for("wattbus/grid-meter/state", after=mark)
+
+
+async def test_a_bad_state_is_reported_once_and_ignored(home: Home) -> None:
+    async with observer(home.broker) as obs:
+        home.service("controller")
+        await obs.wait_for("wattbus/controller/state")
+        async with aiomqtt.Client(
+            "127.0.0.1", home.broker.port, username="grid-meter", password=password("grid-meter")
+        ) as meter:
+            for _ in range(3):
+                await meter.publish("wattbus/grid-meter/state", '{"power": "lots"}', qos=1)
+            await meter.publish("wattbus/grid-meter/event", "sync", qos=1)
+            await obs.wait_for("wattbus/grid-meter/event")
+            errors = await obs.wait_for("wattbus/controller/event")
+            assert errors.json["kind"] == "error"
+            assert errors.json["topic"] == "wattbus/grid-meter/state"
+        # the controller answers this after the three bad states: its answer closes the count
+        await obs.publish("wattbus/controller/set", {"mode": "auto", "id": "sync"})
+        await obs.wait_for("wattbus/controller/event", lambda m: m.json.get("id") == "sync")
+        assert home.procs["controller"].alive()
+        reports = [
+            m for m in obs.messages
+            if m.topic == "wattbus/controller/event" and m.json["kind"] == "error"
+        ]  # fmt: skip
+        assert len(reports) == 1

@@ -32,6 +32,7 @@ class Broker:
     workdir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    tls: bool = False  # a TLS-only listener with a certificate from `make_ca`
 
     def write_config(self) -> Path:
         passwd = self.workdir / "passwd"
@@ -51,11 +52,36 @@ class Broker:
             "allow_anonymous false\n"
             f"password_file {passwd}\n"
             f"acl_file {ACL}\n"
-            "persistence false\n"
+            + (
+                f"cafile {self.workdir / 'ca.pem'}\n"
+                f"certfile {self.workdir / 'server.pem'}\n"
+                f"keyfile {self.workdir / 'server.key'}\n"
+                if self.tls
+                else ""
+            )
+            + "persistence false\n"
             f"log_dest file {self.workdir / 'mosquitto.log'}\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
         )
         return conf
+
+    def make_ca(self) -> Path:
+        """A throwaway CA and a server certificate for 127.0.0.1; returns the CA file."""
+        d = self.workdir
+
+        def openssl(*args: str) -> None:
+            subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-subj", "/CN=wattbus test CA", "-keyout", str(d / "ca.key"),
+                "-out", str(d / "ca.pem"))  # fmt: skip
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                "-keyout", str(d / "server.key"), "-out", str(d / "server.csr"))  # fmt: skip
+        (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+        openssl("x509", "-req", "-in", str(d / "server.csr"), "-CA", str(d / "ca.pem"),
+                "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "2",
+                "-extfile", str(d / "san.ext"), "-out", str(d / "server.pem"))  # fmt: skip
+        return d / "ca.pem"
 
     def start(self) -> None:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

@@ -120,7 +120,7 @@ class Bridge(Generic[S, C]):
     async def _unreachable(self, err: Exception) -> None:
         if self.available is not False:
             log.warning("%s unreachable: %s", self.device_id, err)
-            await self._event(EventKind.ERROR, reason=f"device unreachable: {err}")
+            await self._event(EventKind.ERROR, reason=f"device error: {err}")
         self.available = False
         await self.bus.publish(self.bus.availability_topic, OFFLINE, retain=True)
 

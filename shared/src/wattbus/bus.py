@@ -48,6 +48,25 @@ def encode(payload: str | bytes | BaseModel | dict[str, Any]) -> bytes:
     return payload
 
 
+def mqtt_client(
+    s: BusSettings, identifier: str, *, will: aiomqtt.Will | None = None
+) -> aiomqtt.Client:
+    """A client with the suite's login and TLS settings; the CLI's short-lived ones too."""
+    tls: ssl.SSLContext | None = None
+    if s.mqtt_tls:
+        tls = ssl.create_default_context(cafile=str(s.mqtt_ca_file) if s.mqtt_ca_file else None)
+    return aiomqtt.Client(
+        s.mqtt_host,
+        s.mqtt_port,
+        username=s.mqtt_username,
+        password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
+        identifier=identifier,
+        keepalive=KEEPALIVE,
+        tls_context=tls,
+        will=will,
+    )
+
+
 @dataclass(frozen=True)
 class Route:
     pattern: str
@@ -99,20 +118,8 @@ class Bus:
             log.debug("publish to %s dropped: %s", topic, err)
 
     def _make_client(self) -> aiomqtt.Client:
-        s = self.settings
-        tls: ssl.SSLContext | None = None
-        if s.mqtt_tls:
-            tls = ssl.create_default_context(cafile=str(s.mqtt_ca_file) if s.mqtt_ca_file else None)
-        return aiomqtt.Client(
-            s.mqtt_host,
-            s.mqtt_port,
-            username=s.mqtt_username,
-            password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
-            identifier=self.client_id,
-            keepalive=KEEPALIVE,
-            tls_context=tls,
-            will=aiomqtt.Will(self.availability_topic, OFFLINE, qos=1, retain=True),
-        )
+        will = aiomqtt.Will(self.availability_topic, OFFLINE, qos=1, retain=True)
+        return mqtt_client(self.settings, self.client_id, will=will)
 
     async def run(self) -> None:
         """Serve forever; cancel to stop."""

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from wattbus.bus import mqtt_client
 from wattbus.service import ConfigError, ServiceSpec, run_until_signalled, service, service_names
 from wattbus.settings import BusSettings, describe_error
 from wattbus.topics import CONTROLLER_ID, Topics
@@ -50,13 +51,7 @@ def bus_settings() -> BusSettings:
 
 
 def client(s: BusSettings, suffix: str) -> aiomqtt.Client:
-    return aiomqtt.Client(
-        s.mqtt_host,
-        s.mqtt_port,
-        username=s.mqtt_username,
-        password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
-        identifier=f"wattbus-cli-{suffix}-{uuid.uuid4().hex[:6]}",
-    )
+    return mqtt_client(s, f"wattbus-cli-{suffix}-{uuid.uuid4().hex[:6]}")
 
 
 def _spec(name: str) -> ServiceSpec:

@@ -85,6 +85,7 @@ class Command(BaseModel):
 Percent = Annotated[float, Field(ge=0, le=100)]
 Watts = Annotated[float, Field(ge=0, le=100_000)]
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
+Duration = Annotated[float, Field(ge=0, le=86_400)]
 
 
 class BatteryCommand(Command):
@@ -100,7 +101,7 @@ class ControllerMode(StrEnum):
     AUTO = "auto"  # detect EV charging and hold batteries while it lasts
     PAUSE = "pause"  # hold batteries now, whatever the meter says
     RESUME = "resume"  # never hold, whatever the meter says
-    OFF = "off"  # send nothing at all
+    OFF = "off"  # leave batteries alone: release what the guard held, then send nothing
 
 
 class ControllerCommand(Command):
@@ -108,12 +109,11 @@ class ControllerCommand(Command):
 
     mode: ControllerMode | None = None
     threshold: Watts | None = None
-    confirm: Seconds | None = None
-    release: Seconds | None = None
+    confirm: Duration | None = None
+    release: Duration | None = None
 
 
 class EventKind(StrEnum):
-    ACCEPTED = "accepted"
     APPLIED = "applied"
     REJECTED = "rejected"
     ERROR = "error"

@@ -8,7 +8,7 @@ import itertools
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import TypeVar
 
 from pydantic import ValidationError
 from wattbus.bus import Bus
@@ -33,6 +33,7 @@ from wattbus_controller.ev_guard import GuardInputs, GuardSettings, step
 from wattbus_controller.settings import ControllerSettings
 
 log = logging.getLogger(__name__)
+S = TypeVar("S", bound=State)
 
 RENEW_FRACTION = 3  # renew a hold when a third of its lease has passed
 RESEND_AFTER = 5.0  # s before a command the battery has not acted on is sent again
@@ -81,6 +82,7 @@ class Controller:
         self.published: ControllerState | None = None
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
+        self._bad_topics: set[str] = set()
 
         t = bus.topics
         bus.route(t.state(settings.meter), self._on_meter)
@@ -108,23 +110,32 @@ class Controller:
             await asyncio.sleep(self.settings.tick)
             await self.evaluate()
 
-    async def _on_meter(self, _topic: str, payload: bytes) -> None:
-        try:
-            self.meter = MeterState.model_validate_json(payload)
-        except ValidationError as err:
-            log.warning("ignoring a bad meter state: %s", err.errors()[0]["msg"])
-            return
-        await self.evaluate()
+    async def _on_meter(self, topic: str, payload: bytes) -> None:
+        state = await self._parse(MeterState, topic, payload)
+        if state is not None:
+            self.meter = state
+            await self.evaluate()
 
     async def _on_battery(self, topic: str, payload: bytes) -> None:
         battery_id = self.bus.topics.device_of(topic)
-        try:
-            state = BatteryState.model_validate_json(payload)
-        except ValidationError as err:
-            log.warning("ignoring a bad state of %s: %s", battery_id, err.errors()[0]["msg"])
-            return
-        if battery_id in self.batteries:
+        state = await self._parse(BatteryState, topic, payload)
+        if state is not None and battery_id in self.batteries:
             self.batteries[battery_id] = state
+
+    async def _parse(self, model: type[S], topic: str, payload: bytes) -> S | None:
+        """A state that does not validate is ignored (the last good one ages out); the first
+        bad one in a row is reported on the controller's event topic, not every one."""
+        try:
+            state = model.model_validate_json(payload)
+        except ValidationError as err:
+            if topic not in self._bad_topics:
+                self._bad_topics.add(topic)
+                reason = f"ignoring a bad state: {err.errors()[0]['msg']}"
+                log.warning("%s: %s", topic, reason)
+                await self._event(EventKind.ERROR, topic, reason, None)
+            return None
+        self._bad_topics.discard(topic)
+        return state
 
     async def evaluate(self) -> None:
         async with self._lock:
@@ -204,7 +215,7 @@ class Controller:
 
     async def _event(
         self,
-        kind: Literal[EventKind.APPLIED, EventKind.REJECTED],
+        kind: EventKind,
         topic: str,
         reason: str | None,
         command_id: str | int | None,

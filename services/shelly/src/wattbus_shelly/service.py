@@ -1,8 +1,8 @@
 """The Shelly bridge: a Pro 3EM's readings on the bus as the house's grid meter (import > 0).
 
-A meter takes no commands; its one duty is fresh data, so it polls every second and says
-`offline` the moment the device stops answering, which makes the controller stop acting on
-stale numbers."""
+A meter takes no commands; its one duty is fresh data, so it polls every second, says
+`offline` the moment the device stops answering, and publishes nothing it did not just read:
+the controller then sees the state age and stops acting on stale numbers."""
 
 from __future__ import annotations
 

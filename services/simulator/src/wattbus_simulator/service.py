@@ -1,5 +1,5 @@
 """`wattbus run simulator`: the simulated home on fixed ports, so the real bridges can be
-pointed at it (compose profile `simulator`) to try wattbus without any device."""
+pointed at it to try wattbus without any device."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ is given back its settings even when nobody renews or releases the hold."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 
 from wattbus.bridge import Bridge
@@ -16,9 +17,11 @@ from wattbus.service import ServiceSpec
 from wattbus.settings import BusSettings
 
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.exceptions import ZendureError
+from wattbus_zendure.exceptions import NotAppliedError, ZendureError
 from wattbus_zendure.hold import Holder
 from wattbus_zendure.settings import ZendureSettings
+
+log = logging.getLogger(__name__)
 
 ENTITIES = (
     Entity("soc", "sensor", "State of charge", unit="%", device_class="battery",
@@ -53,10 +56,17 @@ class ZendureDevice:
         )
 
     async def read(self, now: datetime) -> BatteryState:
-        await self.holder.expire(now)
+        try:
+            await self.holder.expire(now)
+        except NotAppliedError as err:  # reachable but refusing: keep publishing its state
+            log.error("%s: restore at lease end not applied, retrying next poll: %s",
+                      self.device_id, err)  # fmt: skip
         report = await self.flow.report()
-        if await self.holder.keep(report.properties):
-            report = await self.flow.report()
+        try:
+            if await self.holder.keep(report.properties):
+                report = await self.flow.report()
+        except NotAppliedError as err:
+            log.error("%s: re-applying the hold failed: %s", self.device_id, err)
         self.product = report.product or self.product
         return self.holder.annotate(report.battery_state(now))
 
