@@ -60,7 +60,9 @@ class Entity:
         if self.platform in ("binary_sensor", "switch"):
             c["value_template"] = f"{{{{ 'ON' if value_json.{self.key} else 'OFF' }}}}"
         else:
-            c["value_template"] = f"{{{{ value_json.{self.key} }}}}"
+            # a field left out of the state (not measured now) renders `None`, which Home
+            # Assistant shows as unknown rather than freezing the last value
+            c["value_template"] = f"{{{{ value_json.{self.key} | default(None) }}}}"
         optional = {
             "unit_of_measurement": self.unit,
             "device_class": self.device_class,

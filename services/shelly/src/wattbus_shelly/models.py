@@ -1,4 +1,5 @@
-"""The Shelly Pro 3EM's own answers, as the device names them (see docs/devices/shelly-pro-3em.md).
+"""The Shelly Pro 3EM's own answers, and the Gen1 3EM's, as each device names them (see
+docs/devices/shelly-pro-3em.md).
 
 Unknown keys are ignored, since firmware updates add some. Only what wattbus converts is
 required; the rest is optional, because older firmware lacks some keys (e.g. `a_freq`).
@@ -81,3 +82,62 @@ class EMDataStatus(_DeviceAnswer):
     total_act: float = Field(description="Wh imported, all phases")
     total_act_ret: float = Field(description="Wh returned to the grid, all phases")
     errors: list[str] = []
+
+
+# --- Gen1 Shelly 3EM (HTTP REST, `GET /shelly` and `GET /status`) ---------------------------
+
+
+class Gen1DeviceInfo(_DeviceAnswer):
+    """Gen1 `/shelly`, open even with auth on. It has no `gen` key: that is how a Gen1 device
+    is told from a Gen2+ one, whose `/shelly` is `DeviceInfo` with `gen` 2 or higher."""
+
+    type: str = Field(description="model code, `SHEM-3` for the 3EM")
+    mac: str
+    auth: bool = False
+    fw: str | None = Field(None, description="e.g. `20230913-114244/v1.14.0-gcb84623`")
+    name: str | None = None
+    num_emeters: int | None = None
+
+    @property
+    def model(self) -> str:
+        return self.type
+
+    @property
+    def ver(self) -> str | None:
+        """The version part of `fw`, after the build date."""
+        return self.fw.rpartition("/")[2] if self.fw else None
+
+
+class Gen1Emeter(_DeviceAnswer):
+    """One entry of `/status` `emeters`: W (signed), V, A (unsigned), Wh counters."""
+
+    power: float = Field(description="W, < 0 returned to the grid")
+    pf: float | None = None
+    current: float
+    voltage: float
+    is_valid: bool = Field(True, description="false: the device itself distrusts this phase")
+    total: float = Field(description="Wh imported on this phase")
+    total_returned: float = Field(description="Wh returned on this phase")
+
+
+class Gen1Status(_DeviceAnswer):
+    """Gen1 `/status`, metering part; the real answer has many more keys (wifi, relays, ...).
+
+    `total_power` came with firmware 1.10.5; older firmware sends only the three emeters."""
+
+    emeters: list[Gen1Emeter] = Field(min_length=3, max_length=3)
+    total_power: float | None = None
+
+
+class _Generation(_DeviceAnswer):
+    gen: int | None = None
+
+
+def identify(body: bytes) -> DeviceInfo | Gen1DeviceInfo:
+    """A `/shelly` answer as the generation it comes from: `gen` >= 2 is RPC, no `gen` is Gen1.
+
+    Raises pydantic's ValidationError when the body fits neither."""
+    gen = _Generation.model_validate_json(body).gen
+    if gen is None or gen < 2:
+        return Gen1DeviceInfo.model_validate_json(body)
+    return DeviceInfo.model_validate_json(body)

@@ -26,14 +26,14 @@ TYPE = "SHEM-3"
 FW = "20230913-114244/v1.14.0-gcb84623"
 
 
-def emeter(phase: ShellyPhase) -> dict[str, Any]:
+def emeter(phase: ShellyPhase, *, valid: bool = True) -> dict[str, Any]:
     """Power signed (< 0 returned), current unsigned, energy counters in Wh."""
     return {
         "power": round(float(phase.act_power), 2),
         "pf": round(float(phase.pf), 2),
         "current": round(phase.current, 2),
         "voltage": round(float(phase.voltage), 2),
-        "is_valid": True,
+        "is_valid": valid,
         "total": round(float(phase.total_act_energy), 1),
         "total_returned": round(float(phase.total_act_ret_energy), 1),
     }
@@ -48,6 +48,10 @@ class FakeShelly3EMGen1:
         self.state = state
         self.faults = Faults()
         self.requests = 0
+        # Phases (0-2) sent with `is_valid: false`. What a real 3EM sends as values for such a
+        # phase is not documented, so the fake goes on sending the simulated ones.
+        self.invalid: set[int] = set()
+        self.total_power = True  # False: firmware before 1.10.5, which sends no `total_power`
         self._credentials = None if password is None else f"{username}:{password}".encode()
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
@@ -97,12 +101,12 @@ class FakeShelly3EMGen1:
         if (early := await self._misbehave(request, protected=True)) is not None:
             return early
         phases = self.state.phases
-        return web.json_response(
-            {
-                "emeters": [emeter(phase) for phase in phases],
-                "total_power": round(float(sum(p.act_power for p in phases)), 2),
-            }
-        )
+        status: dict[str, Any] = {
+            "emeters": [emeter(p, valid=i not in self.invalid) for i, p in enumerate(phases)]
+        }
+        if self.total_power:
+            status["total_power"] = round(float(sum(p.act_power for p in phases)), 2)
+        return web.json_response(status)
 
     async def _on_emeter(self, request: web.Request) -> web.StreamResponse:
         if (early := await self._misbehave(request, protected=True)) is not None:
@@ -110,7 +114,7 @@ class FakeShelly3EMGen1:
         index = int(request.match_info["index"])
         if index >= len(self.state.phases):
             return web.Response(status=404, text="Not Found")
-        return web.json_response(emeter(self.state.phases[index]))
+        return web.json_response(emeter(self.state.phases[index], valid=index not in self.invalid))
 
     async def _misbehave(
         self, request: web.Request, *, protected: bool = False
