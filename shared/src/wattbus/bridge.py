@@ -79,6 +79,12 @@ class Bridge(Generic[S, C]):
             bus.route(t.discovery(self.device_id), self._on_old_discovery)
             bus.on_connect(self._publish_discovery)
 
+    async def serve(self) -> None:
+        """The bus connection and the poll loop together: a bridge process's whole life."""
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.bus.run())
+            tg.create_task(self.run())
+
     async def run(self) -> None:
         await self.bus.publish(self.bus.availability_topic, OFFLINE, retain=True)
         delay = self.interval

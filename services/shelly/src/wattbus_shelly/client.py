@@ -10,11 +10,11 @@ import asyncio
 import ipaddress
 from collections.abc import Callable
 from datetime import datetime
-from types import TracebackType
-from typing import Self, TypeVar
+from typing import TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
+from wattbus.closing import AsyncClosing
 from wattbus.models import MeterState, utcnow
 
 from .exceptions import (
@@ -35,7 +35,7 @@ EM_ID = 0  # the triphase profile has one EM and one EMData component
 Answer = TypeVar("Answer", bound=BaseModel)
 
 
-class ShellyPro3EM:
+class ShellyPro3EM(AsyncClosing):
     """A Shelly Pro 3EM grid meter; use as `async with ShellyPro3EM(host) as meter:`."""
 
     def __init__(
@@ -61,17 +61,6 @@ class ShellyPro3EM:
             # after each answer unless the request asks to keep it alive.
             headers={"Connection": "keep-alive"},
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         await self._client.aclose()

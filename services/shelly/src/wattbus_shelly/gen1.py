@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from types import TracebackType
-from typing import Self, TypeVar
+from typing import TypeVar
 
 import httpx
 from pydantic import ValidationError
+from wattbus.closing import AsyncClosing
 from wattbus.models import MeterState, utcnow
 
 from .client import DEFAULT_PORT, DEFAULT_TIMEOUT, base_url, signed_current
@@ -35,7 +35,7 @@ PHASES = ("L1", "L2", "L3")
 Answer = TypeVar("Answer")
 
 
-class Shelly3EMGen1:
+class Shelly3EMGen1(AsyncClosing):
     """A Gen1 Shelly 3EM grid meter; use as `async with Shelly3EMGen1(host) as meter:`."""
 
     def __init__(
@@ -60,17 +60,6 @@ class Shelly3EMGen1:
                 max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
             ),
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         await self._client.aclose()

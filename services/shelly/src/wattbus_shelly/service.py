@@ -9,15 +9,14 @@ loop) is one code path over `MeterClient`."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from wattbus.bridge import Bridge
 from wattbus.bus import Bus
+from wattbus.closing import AsyncClosing
 from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, Entity
 from wattbus.models import Command, MeterState, utcnow
@@ -88,7 +87,7 @@ class MeterClient(Protocol):
     async def close(self) -> None: ...
 
 
-class AutoShelly:
+class AutoShelly(AsyncClosing):
     """The client for whichever generation answers `GET /shelly`, which it asks once.
 
     It asks at the first call, not when built, so that a device that is down when the bridge
@@ -112,17 +111,6 @@ class AutoShelly:
         self._timeout, self._clock = timeout, clock
         self._chosen: tuple[MeterClient, MeterInfo] | None = None
         self.generation: int | None = None  # known once /shelly has answered
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         await self._gen1.close()
@@ -205,9 +193,7 @@ async def serve(settings: ShellySettings, bus_settings: BusSettings) -> None:
             errors=(ShellyError,),
             interval=settings.poll_interval,
         )
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(bus.run())
-            tg.create_task(bridge.run())
+        await bridge.serve()
     finally:
         await client.close()
 

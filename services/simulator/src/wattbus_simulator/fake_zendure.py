@@ -14,10 +14,10 @@ import json
 import socket
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
+from wattbus.closing import AsyncClosing
 
 REPORT_VERSION = 2
 SMART_MODE_RAM = 1
@@ -223,7 +223,7 @@ class Faults:
     malformed_json: bool = False  # the report body is cut in half
 
 
-class FakeZendure:
+class FakeZendure(AsyncClosing):
     """A running fake; `url` is what a client connects to."""
 
     def __init__(
@@ -254,17 +254,6 @@ class FakeZendure:
         self._closed = True
         self._closing.set()
         await self._runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 async def start_fake_zendure(

@@ -15,11 +15,11 @@ import asyncio
 import json
 import math
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from pydantic import ValidationError
+from wattbus.closing import AsyncClosing
 
 from wattbus_zendure.exceptions import (
     DeviceConnectionError,
@@ -37,7 +37,7 @@ SMART_MODE_RAM = 1  # smartMode 1: not written to flash; 0 would write to flash
 BODY_EXCERPT = 200  # characters of an unexpected body kept in an error
 
 
-class SolarFlow:
+class SolarFlow(AsyncClosing):
     """One SolarFlow. Use as `async with SolarFlow(host) as flow:`; it owns its HTTP client."""
 
     def __init__(self, host: str, *, port: int = DEFAULT_PORT, timeout: float = REQUEST_TIMEOUT):
@@ -52,17 +52,6 @@ class SolarFlow:
         )
         self._sn: str | None = None
         self._next_id = 1
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -4,7 +4,6 @@ is given back its settings even when nobody renews or releases the hold."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -105,9 +104,7 @@ async def serve(settings: ZendureSettings, bus_settings: BusSettings) -> None:
             errors=(ZendureError,),
             interval=settings.poll_interval,
         )
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(bus.run())
-            tg.create_task(bridge.run())
+        await bridge.serve()
 
 
 SERVICE = ServiceSpec("zendure", ZendureSettings, serve)
