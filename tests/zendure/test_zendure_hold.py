@@ -305,3 +305,13 @@ async def test_keep_leaves_an_unheld_device_alone(
     holder = Holder(flow, hold_file)
     assert await holder.keep((await flow.report()).properties) is False
     assert state.writes == []
+
+
+async def test_hold_saves_a_fresh_poll_without_reading_again(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    polled = (await flow.report()).properties
+    state.properties["minSoc"] = 200  # changed in the vendor's app after the poll
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0, known=polled)
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0}

@@ -152,11 +152,15 @@ class Holder:
             return
         log.info("resuming a hold (%s) until %s", self._record.route, self._record.expires)
 
-    async def hold(self, lease: float, now: datetime) -> HoldRoute:
+    async def hold(
+        self, lease: float, now: datetime, *, known: Properties | None = None
+    ) -> HoldRoute:
         """Stop the battery discharging until `now + lease` s, unless renewed.
 
         A renewal only moves the expiry: re-reading the device then would save the held values
         as if they were the user's, and the release would keep the battery held for good.
+        `known` is a report the caller read moments ago and has written nothing since; saving
+        from it spares a round trip before the hold lands.
         """
         _check_now(now)
         if not (math.isfinite(lease) and lease > 0):
@@ -171,7 +175,7 @@ class Holder:
                     return record.route
                 # an earlier hold saved the settings but never confirmed: finish it
             else:
-                saved = await self._read_prior()
+                saved = await self._read_prior(known)
                 record = HoldRecord(saved=saved, route=None, since=now, expires=expires)
                 await self._store(record)  # before anything on the device changes
             route = await self._apply(record.saved)
@@ -261,14 +265,14 @@ class Holder:
             await self._verify(min_soc=min_soc, output_limit=output_limit)
             return Setting.APPLIED
 
-    async def _read_prior(self) -> Saved:
+    async def _read_prior(self, known: Properties | None = None) -> Saved:
         """What the battery has now, to be restored later.
 
         A device that already looks held with no record (the file was lost mid-hold) would
         make its held values the "prior" ones; where a fallback is configured, that is saved
         instead.
         """
-        props = (await self._flow.report()).properties
+        props = known if known is not None else (await self._flow.report()).properties
         min_soc: float | None = props.min_soc_percent
         output_limit: float | None = props.output_limit
         if min_soc is None or output_limit is None:

@@ -18,6 +18,7 @@ from wattbus.settings import BusSettings
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.exceptions import NotAppliedError, ZendureError
 from wattbus_zendure.hold import Holder
+from wattbus_zendure.models import Properties
 from wattbus_zendure.settings import ZendureSettings
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ ENTITIES = (
 )  # fmt: skip
 
 
+PRIOR_MAX_AGE = 5.0  # s: a poll younger than this may stand for the settings a hold saves
+
+
 class ZendureDevice:
     def __init__(self, device_id: str, flow: SolarFlow, holder: Holder, lease: float) -> None:
         self.device_id = device_id
@@ -47,6 +51,8 @@ class ZendureDevice:
         self.holder = holder
         self.default_lease = lease
         self.product = "SolarFlow"
+        # the last poll's settings, dropped whenever wattbus writes to the device
+        self.polled: tuple[datetime, Properties] | None = None
 
     @property
     def info(self) -> DeviceInfo:
@@ -67,11 +73,23 @@ class ZendureDevice:
         except NotAppliedError as err:
             log.error("%s: re-applying the hold failed: %s", self.device_id, err)
         self.product = report.product or self.product
+        self.polled = (now, report.properties)
         return self.holder.annotate(report.battery_state(now))
+
+    def _fresh_poll(self, now: datetime) -> Properties | None:
+        """The settings a hold may save without reading the device again: the hold lands
+        one round trip sooner. Only a change made in the vendor's app within the last
+        seconds could slip past; a change through wattbus drops the poll."""
+        if self.polled is None or (now - self.polled[0]).total_seconds() > PRIOR_MAX_AGE:
+            return None
+        return self.polled[1]
 
     async def apply(self, command: BatteryCommand, now: datetime) -> str:
         if command.lease is not None and command.hold is not True:
             raise CommandError("lease goes with hold: true")
+        writes_first = command.hold is False or command.min_soc is not None
+        known = None if writes_first or command.output_limit is not None else self._fresh_poll(now)
+        self.polled = None
         notes = []
         if command.hold is False:
             notes.append(f"release: {await self.holder.release(now)}")
@@ -82,7 +100,7 @@ class ZendureDevice:
             done = await self.holder.set_output_limit(command.output_limit, now)
             notes.append(f"output_limit {command.output_limit:g} W: {done}")
         if command.hold is True:
-            route = await self.holder.hold(command.lease or self.default_lease, now)
+            route = await self.holder.hold(command.lease or self.default_lease, now, known=known)
             notes.append(f"held via {route} until {self.holder.expires:%H:%M:%S}")
         return "; ".join(notes)
 

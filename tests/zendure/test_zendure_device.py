@@ -1,0 +1,46 @@
+"""The bridge's device adapter: commands in the order a user would expect, and a hold never
+saving values wattbus itself wrote."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from wattbus.models import BatteryCommand
+from wattbus_simulator.fake_zendure import ZendureState
+from wattbus_zendure.client import SolarFlow
+from wattbus_zendure.hold import Holder
+from wattbus_zendure.service import ZendureDevice
+
+T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+
+
+def at(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+async def test_a_poll_taken_while_held_is_never_saved_as_the_prior(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    device = ZendureDevice("zendure", flow, Holder(flow, hold_file), lease=60)
+    await device.read(at(0))
+    await device.apply(BatteryCommand(hold=True), at(0.1))
+    held = await device.read(at(0.2))  # this poll sees minSoc 100 %
+    assert held.min_soc == 100.0
+    await device.apply(BatteryCommand(hold=False), at(0.3))
+    await device.apply(BatteryCommand(hold=True), at(0.4))  # no poll in between
+    assert device.holder.saved is not None
+    assert device.holder.saved.min_soc == 15.0
+    await device.apply(BatteryCommand(hold=False), at(0.5))
+    assert state.properties["minSoc"] == 150
+
+
+async def test_settings_and_hold_in_one_command_save_the_new_settings(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    device = ZendureDevice("zendure", flow, Holder(flow, hold_file), lease=60)
+    await device.read(at(0))
+    note = await device.apply(BatteryCommand(min_soc=20, hold=True), at(0.1))
+    assert "applied" in note and "held via min_soc" in note
+    await device.apply(BatteryCommand(hold=False), at(1))
+    assert state.properties["minSoc"] == 200
