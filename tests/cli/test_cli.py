@@ -20,7 +20,7 @@ def wattbus(
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WATTBUS_")}
     clean.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "wattbus.cli", *args],
+        [sys.executable, "-m", "wattbus", *args],
         env=clean, cwd=cwd, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 

@@ -29,7 +29,7 @@ def tls_broker(tmp_path: Path) -> Iterator[tuple[Broker, Path]]:
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WATTBUS_")}
     return subprocess.run(
-        [sys.executable, "-m", "wattbus.cli", *args],
+        [sys.executable, "-m", "wattbus", *args],
         env=clean | env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 

@@ -21,7 +21,7 @@ def test_demo_shows_an_ev_session_holding_the_battery(broker: str, tmp_path: Pat
         args.append("--embedded-broker")
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATTBUS_")}
     result = subprocess.run(
-        [sys.executable, "-m", "wattbus.cli", *args],
+        [sys.executable, "-m", "wattbus", *args],
         capture_output=True, text=True, timeout=90, cwd=tmp_path, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

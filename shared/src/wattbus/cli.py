@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wattbus.bus import mqtt_client
-from wattbus.service import ConfigError, ServiceSpec, run_until_signalled, service, service_names
+from wattbus.service import ConfigError, ServiceSpec, run_service, service, service_names
 from wattbus.settings import BusSettings, describe_error
 from wattbus.topics import CONTROLLER_ID, Topics
 
@@ -64,12 +64,7 @@ def _spec(name: str) -> ServiceSpec:
 @app.command()
 def run(name: Annotated[str, typer.Argument(help="shelly, zendure, controller, ...")]) -> None:
     """Run one service in the foreground (what each container runs)."""
-    spec = _spec(name)
-    try:
-        own, bus = spec.load()
-    except ConfigError as err:
-        fail(f"{name}: {err}")
-    run_until_signalled(spec.run(own, bus), bus.log_level)
+    raise typer.Exit(run_service(name))
 
 
 @app.command()
@@ -203,7 +198,3 @@ def health(
         fail(f"no health file at {path}", code=1)
     if age > HEALTH_MAX_AGE:
         fail(f"not connected to the broker for {age:.0f} s", code=1)
-
-
-if __name__ == "__main__":
-    app()

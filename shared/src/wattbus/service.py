@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -72,3 +73,19 @@ def run_until_signalled(main: Coroutine[Any, Any, None], log_level: str = "INFO"
             await task
 
     asyncio.run(guarded())
+
+
+def run_service(name: str) -> int:
+    """`wattbus run <name>`: the exit code; 2 with one line on stderr for bad settings."""
+    spec = service(name) if name in service_names() else None
+    if spec is None:
+        installed = ", ".join(service_names()) or "none"
+        print(f"wattbus: unknown service {name!r}; installed: {installed}", file=sys.stderr)
+        return 2
+    try:
+        own, bus = spec.load()
+    except ConfigError as err:
+        print(f"wattbus: {name}: {err}", file=sys.stderr)
+        return 2
+    run_until_signalled(spec.run(own, bus), bus.log_level)
+    return 0

@@ -43,7 +43,7 @@ class ServiceProcess:
         env.setdefault("WATTBUS_HEALTH_FILE", str(self.workdir / f"{self.name}.health"))
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "wattbus.cli", "run", self.name],
+                [sys.executable, "-m", "wattbus", "run", self.name],
                 env=env,
                 cwd=self.workdir,
                 stdout=out,

@@ -1,0 +1,3 @@
+from wattbus.main import main
+
+main()
