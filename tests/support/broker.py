@@ -49,6 +49,7 @@ class Broker:
             # as root, mosquitto would drop to user `mosquitto`, who cannot read our temp files
             f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
+            "set_tcp_nodelay true\n"
             "allow_anonymous false\n"
             f"password_file {passwd}\n"
             f"acl_file {ACL}\n"

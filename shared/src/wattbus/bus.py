@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ def mqtt_client(
         keepalive=KEEPALIVE,
         tls_context=tls,
         will=will,
+        # commands are small and latency matters: no waiting for delayed ACKs (Nagle)
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
     )
 
 

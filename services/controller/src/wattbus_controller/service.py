@@ -146,7 +146,7 @@ class Controller:
             asserted = set(self.memory.asserted)
             for battery_id in self.settings.batteries:
                 await self._carry_out(battery_id, decision.hold, asserted, now)
-            self._remember(guard=guard, asserted=frozenset(asserted))
+            await self._remember(guard=guard, asserted=frozenset(asserted))
             state = ControllerState(
                 ts=now,
                 mode=gs.mode,
@@ -194,11 +194,13 @@ class Controller:
         await self.bus.publish(self.bus.topics.set(battery_id), command, qos=1)
         self.sent[battery_id] = (hold, now)
 
-    def _remember(self, **changes: object) -> None:
+    async def _remember(self, **changes: object) -> None:
+        """Persist off the event loop; the command that made the change is already sent
+        (a crash before this line is covered by the lease)."""
         updated = self.memory.model_copy(update=changes)
         if updated != self.memory:
             self.memory = updated
-            store.save(self.path, updated)
+            await asyncio.to_thread(store.save, self.path, updated)
 
     async def _on_set(self, topic: str, payload: bytes) -> None:
         set_topic = self.bus.topics.set(CONTROLLER_ID)
@@ -209,7 +211,7 @@ class Controller:
             await self._event(EventKind.REJECTED, topic, str(err), err.command_id)
             return
         changes = command.model_dump(exclude_none=True, exclude={"id"})
-        self._remember(**changes)
+        await self._remember(**changes)
         await self._event(EventKind.APPLIED, topic, None, command.id, changes)
         await self.evaluate()
 

@@ -50,7 +50,10 @@ async def local_broker(*, embedded: bool = False) -> AsyncIterator[tuple[int, st
     if binary:
         with tempfile.TemporaryDirectory() as tmp:
             conf = Path(tmp) / "mosquitto.conf"
-            conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+            conf.write_text(
+                f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                "set_tcp_nodelay true\n"
+            )
             proc = await asyncio.create_subprocess_exec(
                 binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,

@@ -277,12 +277,21 @@ class Holder:
         output_limit: float | None = props.output_limit
         if min_soc is None or output_limit is None:
             raise DeviceResponseError("report lacks minSoc or outputLimit: nothing to save")
-        if _min_soc_looks_held(props) and self.fallback_min_soc is not None:
-            log.warning("minSoc already %s %% with no hold record: saving the fallback", min_soc)
-            min_soc = self.fallback_min_soc
-        if _output_looks_held(props) and self.fallback_output_limit is not None:
-            log.warning("outputLimit already 0 W with no hold record: saving the fallback")
-            output_limit = self.fallback_output_limit
+        if _min_soc_looks_held(props):
+            if self.fallback_min_soc is not None:
+                log.warning("minSoc already %s %% with no hold record: saving the fallback",
+                            min_soc)  # fmt: skip
+                min_soc = self.fallback_min_soc
+            else:
+                log.warning("minSoc already %s %% with no hold record and no fallback: "
+                            "the release will leave it there", min_soc)  # fmt: skip
+        if _output_looks_held(props):
+            if self.fallback_output_limit is not None:
+                log.warning("outputLimit already 0 W with no hold record: saving the fallback")
+                output_limit = self.fallback_output_limit
+            else:
+                log.warning("outputLimit already 0 W with no hold record and no fallback: "
+                            "the release will leave it there")  # fmt: skip
         return Saved(min_soc=min_soc, output_limit=output_limit)
 
     async def _apply(self, saved: Saved) -> HoldRoute:
