@@ -25,13 +25,14 @@ from typing import Any
 
 from aiohttp import web
 
+from wattbus_simulator.http_fake import HttpFake
+
 MODEL = "SPEM-003CEBEU"
 APP = "Pro3EM"
 VER = "1.1.0"
 FW_ID = "20231219-134001/1.1.0-g34b5d4f"
 AUTH_USER = "admin"  # the device knows no other user
 NONCE_LIFETIME = 3600.0  # s, as firmware 2.0.0+ documents
-SHUTDOWN_TIMEOUT = 1.0  # s, for handlers still answering when the fake closes
 
 JSON_HEADERS = {"Access-Control-Allow-Origin": "*"}
 
@@ -185,19 +186,16 @@ def _component_id(params: Json) -> None:
         raise RpcError(-105, f"Argument 'id', value {params['id']} not found!")
 
 
-class FakeShelly:
+class FakeShelly(HttpFake):
     """The server: see `start_fake_shelly`."""
 
     def __init__(self, state: ShellyPro3EMState, *, password: str | None = None) -> None:
+        super().__init__()
         self.state = state
         self.faults = Faults()
         self.requests = 0  # HTTP requests received on /shelly and /rpc, 401 challenges included
         self.calls: Counter[str] = Counter()  # RPC methods answered with a result
         self._password = password
-        self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
-        self._host = "127.0.0.1"
         self._methods: dict[str, Callable[[Json], Json]] = {
             "Shelly.GetDeviceInfo": self._get_device_info,
             "EM.GetStatus": self._em_get_status,
@@ -209,27 +207,11 @@ class FakeShelly:
     def auth_en(self) -> bool:
         return self._password is not None
 
-    @property
-    def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/shelly", self._on_shelly)
         app.router.add_post("/rpc", self._on_frame)
         app.router.add_route("GET", "/rpc/{method}", self._on_rest)
         app.router.add_route("POST", "/rpc/{method}", self._on_rest)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self._host = host
-        self.port = self._runner.addresses[0][1]
-
-    async def close(self) -> None:
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     # --- HTTP forms -------------------------------------------------------------------------
 

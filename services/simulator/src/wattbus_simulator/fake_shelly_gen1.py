@@ -6,7 +6,6 @@ either meter. Only the metering part of `/status` is served; a real one has many
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hmac
@@ -14,8 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
+from wattbus_simulator.http_fake import HttpFake
+
 from .fake_shelly import (
-    SHUTDOWN_TIMEOUT,
     Faults,
     ShellyPhase,
     ShellyPro3EMState,
@@ -39,12 +39,13 @@ def emeter(phase: ShellyPhase, *, valid: bool = True) -> dict[str, Any]:
     }
 
 
-class FakeShelly3EMGen1:
+class FakeShelly3EMGen1(HttpFake):
     """The server: see `start_fake_shelly_gen1`. `requests` counts every HTTP request."""
 
     def __init__(
         self, state: ShellyPro3EMState, *, username: str = "admin", password: str | None = None
     ) -> None:
+        super().__init__()
         self.state = state
         self.faults = Faults()
         self.requests = 0
@@ -53,31 +54,11 @@ class FakeShelly3EMGen1:
         self.invalid: set[int] = set()
         self.total_power = True  # False: firmware before 1.10.5, which sends no `total_power`
         self._credentials = None if password is None else f"{username}:{password}".encode()
-        self._runner: web.AppRunner | None = None
-        self._closing = asyncio.Event()
-        self._host = "127.0.0.1"
-        self.port = 0
 
-    @property
-    def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/shelly", self._on_shelly)
         app.router.add_get("/status", self._on_status)
         app.router.add_get("/emeter/{index:[0-9]+}", self._on_emeter)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self._host = host
-        self.port = self._runner.addresses[0][1]
-
-    async def close(self) -> None:
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     async def _on_shelly(self, request: web.Request) -> web.StreamResponse:
         """Open even with auth on: clients probe it to tell Gen1 (no `gen` key) from Gen2."""
