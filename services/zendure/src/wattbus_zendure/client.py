@@ -7,6 +7,8 @@ be enabled in the Zendure app first (see docs/devices/zendure-solarflow.md).
 Every write carries `smartMode: 1`, which keeps the value in RAM: a property written with
 `smartMode: 0` goes to flash, and wattbus writes often (holds, limits), so flash would wear.
 The price is that a reboot brings back the values last stored in flash.
+
+The HTTP is one kept-alive connection framed by h11 (connection.py says why not httpx).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import h11
 from pydantic import ValidationError
 from wattbus.closing import AsyncClosing
 
+from wattbus_zendure.connection import Connection
 from wattbus_zendure.exceptions import (
     DeviceConnectionError,
     DeviceResponseError,
@@ -30,9 +33,10 @@ from wattbus_zendure.models import SOC_SCALE, Report
 
 DEFAULT_PORT = 80
 REQUEST_TIMEOUT = 2.0  # s, a whole request; Zendure-HA uses ClientTimeout(total=2)
-REPORT_PATH = "/properties/report"
-WRITE_PATH = "/properties/write"
-CONTENT_TYPE = "application/json; charset=UTF-8"  # what Zendure-HA sends
+REPORT_PATH = b"/properties/report"
+WRITE_PATH = b"/properties/write"
+CONTENT_TYPE = b"application/json; charset=UTF-8"  # what Zendure-HA sends
+OK = 200
 SMART_MODE_RAM = 1  # smartMode 1: not written to flash; 0 would write to flash
 BODY_EXCERPT = 200  # characters of an unexpected body kept in an error
 
@@ -44,17 +48,12 @@ class SolarFlow(AsyncClosing):
         self.host = host
         self.port = port
         self.timeout = timeout
-        netloc = f"[{host}]" if ":" in host and not host.startswith("[") else host
-        self._http = httpx.AsyncClient(
-            base_url=f"http://{netloc}:{port}",
-            timeout=httpx.Timeout(timeout),
-            headers={"accept": "application/json"},
-        )
+        self._http = Connection(host, port)
         self._sn: str | None = None
         self._next_id = 1
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._http.close()
 
     @property
     def sn(self) -> str | None:
@@ -63,14 +62,14 @@ class SolarFlow(AsyncClosing):
 
     async def report(self) -> Report:
         """All properties, in device units (`Report.battery_state` converts them)."""
-        response = await self._request("GET", REPORT_PATH)
+        status, content = await self._request(b"GET", REPORT_PATH)
         try:
-            report = Report.model_validate_json(response.content)
+            report = Report.model_validate_json(content)
         except ValidationError as err:
             raise DeviceResponseError(
                 f"{self.host}: not the documented report: {err.errors()[0]['msg']}",
-                status=response.status_code,
-                body=response.text[:BODY_EXCERPT],
+                status=status,
+                body=_excerpt(content),
             ) from err
         self._sn = report.sn
         return report
@@ -96,7 +95,7 @@ class SolarFlow(AsyncClosing):
             | {name: value for name, value in properties.items() if name != "smartMode"},
         }
         self._next_id += 1
-        await self._request("POST", WRITE_PATH, body)
+        await self._request(b"POST", WRITE_PATH, body)
 
     async def write_settings(
         self, *, min_soc: float | None = None, output_limit: float | None = None
@@ -122,27 +121,31 @@ class SolarFlow(AsyncClosing):
         await self.write_settings(output_limit=watts)
 
     async def _request(
-        self, method: str, path: str, body: dict[str, Any] | None = None
-    ) -> httpx.Response:
+        self, method: bytes, path: bytes, body: dict[str, Any] | None = None
+    ) -> tuple[int, bytes]:
         """The one place where transport errors become this package's errors."""
-        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        headers = None if body is None else {"content-type": CONTENT_TYPE}
+        what = f"{method.decode()} {path.decode()}"
+        headers = [(b"accept", b"application/json")]
+        content = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":")).encode()
+            headers.append((b"content-type", CONTENT_TYPE))
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self._http.request(method, path, content=content, headers=headers)
-        except (httpx.TimeoutException, TimeoutError) as err:
+                status, answer = await self._http.request(method, path, headers, content)
+        except TimeoutError as err:
             raise DeviceTimeoutError(
-                f"{self.host}: no answer to {method} {path} within {self.timeout} s"
+                f"{self.host}: no answer to {what} within {self.timeout} s"
             ) from err
-        except httpx.DecodingError as err:
-            raise DeviceResponseError(f"{self.host}: {method} {path}: {err}") from err
-        except httpx.RequestError as err:
-            raise DeviceConnectionError(f"{self.host}: {method} {path} failed: {err!r}") from err
-        if response.status_code != httpx.codes.OK:
-            text = response.text[:BODY_EXCERPT]
+        except (OSError, h11.ProtocolError) as err:
+            raise DeviceConnectionError(f"{self.host}: {what} failed: {err!r}") from err
+        if status != OK:
+            text = _excerpt(answer)
             raise DeviceResponseError(
-                f"{self.host}: {method} {path} answered HTTP {response.status_code}: {text}",
-                status=response.status_code,
-                body=text,
+                f"{self.host}: {what} answered HTTP {status}: {text}", status=status, body=text
             )
-        return response
+        return status, answer
+
+
+def _excerpt(content: bytes) -> str:
+    return content[:BODY_EXCERPT].decode("utf-8", errors="replace")

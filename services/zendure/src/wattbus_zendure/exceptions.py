@@ -1,7 +1,7 @@
 """What can go wrong when talking to a SolarFlow, in the groups a caller handles differently.
 
-Library errors (httpx, JSON, pydantic) are turned into these in one place, `SolarFlow._request`,
-so that a bridge catches `ZendureError` and nothing else.
+Library errors (sockets, h11, JSON, pydantic) are turned into these in one place,
+`SolarFlow._request`, so that a bridge catches `ZendureError` and nothing else.
 """
 
 from __future__ import annotations
