@@ -177,7 +177,7 @@ class Holder:
             else:
                 saved = await self._read_prior(known)
                 record = HoldRecord(saved=saved, route=None, since=now, expires=expires)
-                await self._store(record)  # before anything on the device changes
+                self._store_unsynced(record)  # before anything on the device changes
             route = await self._apply(record.saved)
             await self._store(record.model_copy(update={"route": route}))
             log.info("holding by %s until %s (saved %s)", route, expires, record.saved)
@@ -361,6 +361,19 @@ class Holder:
             raise HoldFileError(f"cannot write {self._path}: {err}") from err
         self._record = record
 
+    def _store_unsynced(self, record: HoldRecord) -> None:
+        """The first record of a hold, written on the loop and not synced: the hold's
+        device write waits for it, and a sync (with its hop to a thread) costs about a
+        millisecond. Once written, the record survives a crash of this process; the synced
+        write that confirms the route follows one device round trip later. Only a power cut
+        of this host in between can lose it, and the device then looks held with no record,
+        which the fallback values cover."""
+        try:
+            _write_atomically(self._path, record.model_dump_json(indent=2), sync=False)
+        except OSError as err:
+            raise HoldFileError(f"cannot write {self._path}: {err}") from err
+        self._record = record
+
     async def _forget(self) -> None:
         try:
             await asyncio.to_thread(self._path.unlink, missing_ok=True)
@@ -386,21 +399,25 @@ def _output_looks_held(props: Properties) -> bool:
     return props.output_limit == HELD_OUTPUT_LIMIT and props.ac_mode != AC_MODE_INPUT
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, text: str, *, sync: bool = True) -> None:
     """Temp file in the same folder, fsync, rename: a crash leaves the old file or the new
-    one, never half of one."""
+    one, never half of one. Without `sync`, that holds for a crash of the process, not of
+    the host."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
+            if sync:
+                file.flush()
+                os.fsync(file.fileno())
         os.replace(tmp, path)
     except BaseException:
         with suppress(OSError):
             os.unlink(tmp)
         raise
+    if not sync:
+        return
     with suppress(OSError):  # make the rename itself durable where the OS allows it
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
