@@ -91,8 +91,13 @@ class Bus:
         self._client: aiomqtt.Client | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def route(self, pattern: str, handler: Handler, *, qos: int = 1) -> None:
-        """Subscribe `handler` to `pattern` (MQTT wildcards allowed); set up before `run`."""
+    def route(self, pattern: str, handler: Handler, *, qos: int = 0) -> None:
+        """Subscribe `handler` to `pattern` (MQTT wildcards allowed); set up before `run`.
+
+        QoS 0 by default, also for commands sent with QoS 1: a clean session ends with its
+        connection, so a message the broker sent us and we did not acknowledge is lost on a
+        drop either way, and the acknowledgement would sit on every command's path (bench/).
+        Commands outlive drops by being repeated (the controller's resend and lease)."""
         self._routes.append(Route(pattern, handler, qos))
 
     def on_connect(self, callback: OnConnect) -> None:

@@ -190,9 +190,9 @@ class Controller:
         command: dict[str, object] = {"hold": hold, "id": f"ev-guard-{next(self._ids)}"}
         if hold:
             command["lease"] = self.settings.lease
-        log.info("%s: %s", battery_id, "hold" if hold else "release")
         await self.bus.publish(self.bus.topics.set(battery_id), command, qos=1)
         self.sent[battery_id] = (hold, now)
+        log.info("%s: %s", battery_id, "hold" if hold else "release")  # after: not in its way
 
     async def _remember(self, **changes: object) -> None:
         """Persist off the event loop; the command that made the change is already sent
