@@ -59,6 +59,10 @@ class Shelly3EMGen1(AsyncClosing):
             limits=httpx.Limits(
                 max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
             ),
+            # plain HTTP on the LAN (base_url): no certificates to load (1.2 MiB a process), and
+            # no HTTP_PROXY from the environment between the bridge and its device
+            verify=False,
+            trust_env=False,
         )
 
     async def close(self) -> None:
