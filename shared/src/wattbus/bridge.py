@@ -98,6 +98,11 @@ class Bridge(Generic[S, C]):
             except TimeoutError:
                 pass
 
+    def poll_now(self) -> None:
+        """Read the device now rather than at the next tick (a command changed it, or a device
+        that pushes its readings has sent one)."""
+        self._wake.set()
+
     async def poll(self) -> bool:
         now = self.clock()
         try:
@@ -153,7 +158,7 @@ class Bridge(Generic[S, C]):
             await self._event(EventKind.ERROR, topic, f"device error: {err}", command.id, body)
             return
         await self._event(EventKind.APPLIED, topic, note, command.id, body)
-        self._wake.set()  # publish the new state now, not at the next tick
+        self.poll_now()  # publish the new state now, not at the next tick
 
     async def _event(
         self,
