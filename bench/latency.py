@@ -9,13 +9,18 @@
     state, then `--gap` s more, so every event starts on quiet connections, as a real one does
     (meter data comes once a second). A shorter run without that pause shows what busy
     connections cost.
-(b) The broker hop alone: publish -> receive through the same Mosquitto, same payload size.
+(b) The broker hop alone: publish -> receive through the same Mosquitto, same payload size,
+    back to back and with the same quiet before each as in (a): on this kind of machine (a
+    small VM), waking an idle process costs more than the hop itself.
 (c) The fake's own floor: a bare `POST /properties/write` and `GET /properties/report`, from
-    httpx (the bridge's client) and from a raw socket (the fake alone).
+    the bridge's client (`SolarFlow`) and from a raw socket (the fake alone).
 
-Then where the time goes: when the `set` command shows on the broker, when the fake sees the
-bridge's read before its write, the CPU each process spends per event, what the hold file's
-fsync costs on this disk. `--profile` adds a cProfile of both services over the measured events.
+Then where the time goes, from a shorter run in which the bench also listens on the `set` topic
+(kept out of (a): the broker's copy to the bench, and the bench's work on it, would land on the
+process that hosts the fake at the very moment the write arrives): when the `set` command shows
+on the broker, when the fake sees the bridge's read before its write, the CPU each process
+spends per event, what the hold file's fsync costs on this disk. `--profile` adds a cProfile of
+both services over the measured events.
 
     uv run python bench/latency.py [--events 1000] [--gap 0.05] [--profile]
 """
@@ -41,7 +46,6 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import aiomqtt
-import httpx
 from rich.console import Console
 from rich.table import Table
 from wattbus.bus import encode
@@ -50,6 +54,7 @@ from wattbus.topics import Topics
 from wattbus_simulator.broker import local_broker
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
 from wattbus_simulator.processes import ServiceProcess, bus_env
+from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.hold import _write_atomically
 
 TARGET_P99 = 3.0  # ms, end to end (meter state on the bus -> minSoc write at the device)
@@ -59,11 +64,13 @@ HELD_MIN_SOC = 1000  # device units (0.1 %): minSoc 100 %
 WARMUP = 20  # events run first and not counted (connections opening, first imports)
 GAP = 0.05  # s of quiet after each transition: past Linux's 40 ms delayed ACK
 BURST_EVENTS = 100  # events without any pause, to show what busy connections cost
+SPLIT_EVENTS = 200  # events with the bench listening on `set`, to split the path in two
 PROFILE_EVENTS = 200
 PRE_READ_SLACK = 0.0005  # s the bench's copy of a command may trail the bridge's
 WAIT = 10.0  # s: the longest any single step may take before the bench gives up
 READY = 20.0  # s for the services to connect and the bridge to read the fake once
 HOP_SAMPLES = 2000
+QUIET_HOP_SAMPLES = 300  # with --gap after each: what waking idle processes costs
 HTTP_SAMPLES = 1000
 FSYNC_SAMPLES = 200
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -248,7 +255,7 @@ async def observer(port: int, name: str, *topics: str) -> AsyncIterator[Tape[Msg
     tape: Tape[Msg] = Tape()
     async with aiomqtt.Client("127.0.0.1", port, identifier=f"bench-{name}") as client:
         for t in topics:
-            await client.subscribe(t, qos=1)
+            await client.subscribe(t, qos=0)  # as the services subscribe
 
         async def pump() -> None:
             async for m in client.messages:
@@ -275,7 +282,7 @@ class Samples:
     release_to_set: list[float] = field(default_factory=list)
     release_set_to_write: list[float] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)  # s of CPU per event, by process
-    commands: dict[bool, int] = field(default_factory=dict)  # set commands seen, by `hold`
+    commands: dict[bool, int] = field(default_factory=dict)  # commands applied, by `hold`
     writes: dict[bool, int] = field(default_factory=dict)  # minSoc writes: held or restored
 
 
@@ -324,7 +331,7 @@ class Home:
                 observer(
                     self.port,
                     "observer",
-                    t.set("zendure"),
+                    t.event("zendure"),
                     t.state("zendure"),
                     t.availability("zendure"),
                     t.availability("controller"),
@@ -363,8 +370,11 @@ class Home:
         topic = self.topics.set("zendure")
         return lambda m: m.topic == topic and m.json().get("hold") is hold
 
-    async def run(self, events: int, gap: float, note: str = "") -> Samples:
-        """`events` hold + release cycles; each step waits for the bridge to finish."""
+    async def run(
+        self, events: int, gap: float, note: str = "", commands: Tape[Msg] | None = None
+    ) -> Samples:
+        """`events` hold + release cycles; each step waits for the bridge to finish. With
+        `commands` (a tape of the `set` topic), each transition is also split in two."""
         out = Samples()
         cpu0 = {s.name: s.cpu() for s in self.services} | {"bench": time.process_time()}
         w_start, m_start = self.state.applied.mark(), self.seen.mark()
@@ -374,53 +384,65 @@ class Home:
             # publishes it, with a fresh timestamp (the controller ignores stale readings)
             w_mark, m_mark = self.state.applied.mark(), self.seen.mark()
             r_mark = self.state.reports.mark()
+            c_mark = commands.mark() if commands else 0
             payload = meter_payload(HIGH)
             t0 = time.perf_counter()
             await self.meter.publish(meter_topic, payload, retain=True)
             w = await self.state.applied.wait(
                 lambda w: w.properties.get("minSoc") == HELD_MIN_SOC, w_mark
             )
-            cmd = await self.seen.wait(self._command(True), m_mark)
             await self.seen.wait(self._state_with(True), m_mark)  # the bridge is done
             out.hold.append(w.t - t0)
-            out.hold_to_set.append(cmd.t - t0)
-            out.hold_set_to_write.append(w.t - cmd.t)
-            # a bridge that reads the device (to save its settings) before it writes does so
-            # after the command; the bench may see the command a little after the bridge does
-            reads = self.state.reports.items[r_mark:]
-            if get := [r for r in reads if cmd.t - PRE_READ_SLACK <= r <= w.t]:
-                out.hold_set_to_get.append(get[-1] - cmd.t)
-                out.hold_get_to_write.append(w.t - get[-1])
+            if commands:
+                cmd = await commands.wait(self._command(True), c_mark)
+                out.hold_to_set.append(cmd.t - t0)
+                out.hold_set_to_write.append(w.t - cmd.t)
+                # a bridge that reads the device (to save its settings) before it writes does
+                # so after the command; the bench may see the command a little after the bridge
+                reads = self.state.reports.items[r_mark:]
+                if get := [r for r in reads if cmd.t - PRE_READ_SLACK <= r <= w.t]:
+                    out.hold_set_to_get.append(get[-1] - cmd.t)
+                    out.hold_get_to_write.append(w.t - get[-1])
             await asyncio.sleep(gap)
             # release: back to the base load
             w_mark, m_mark = self.state.applied.mark(), self.seen.mark()
+            c_mark = commands.mark() if commands else 0
             payload = meter_payload(LOW)
             t0 = time.perf_counter()
             await self.meter.publish(meter_topic, payload, retain=True)
             w = await self.state.applied.wait(
                 lambda w: w.properties.get("minSoc", HELD_MIN_SOC) != HELD_MIN_SOC, w_mark
             )
-            cmd = await self.seen.wait(self._command(False), m_mark)
             await self.seen.wait(self._state_with(False), m_mark)
             out.release.append(w.t - t0)
-            out.release_to_set.append(cmd.t - t0)
-            out.release_set_to_write.append(w.t - cmd.t)
+            if commands:
+                cmd = await commands.wait(self._command(False), c_mark)
+                out.release_to_set.append(cmd.t - t0)
+                out.release_set_to_write.append(w.t - cmd.t)
             await asyncio.sleep(gap)
             if note and (i + 1) % 200 == 0:
                 console.print(f"  {note}: {i + 1}/{events}", style="dim", highlight=False)
         cpu1 = {s.name: s.cpu() for s in self.services} | {"bench": time.process_time()}
         out.cpu = {k: (cpu1[k] - cpu0[k]) / events for k in cpu0}
-        # one hold and one release per event, nothing more (no renewal, no resend)
-        set_topic = self.topics.set("zendure")
-        commands = [m.json().get("hold") for m in self.seen.items[m_start:] if m.topic == set_topic]
-        out.commands = {h: commands.count(h) for h in (True, False)}
+        # one hold and one release per event, nothing more (no renewal, no resend): every
+        # command the bridge applied is answered on its event topic
+        event_topic = self.topics.event("zendure")
+        applied = [
+            m.json().get("command", {}).get("hold")
+            for m in self.seen.items[m_start:]
+            if m.topic == event_topic and m.json().get("kind") == "applied"
+        ]
+        out.commands = {h: applied.count(h) for h in (True, False)}
         writes = [w.properties.get("minSoc") for w in self.state.applied.items[w_start:]]
         out.writes = {h: sum((v == HELD_MIN_SOC) is h for v in writes) for h in (True, False)}
         return out
 
 
-async def broker_hop(port: int, payload: bytes, qos: int, samples: int) -> list[float]:
-    """Publish, wait for it on another connection; one message in flight at a time."""
+async def broker_hop(
+    port: int, payload: bytes, qos: int, samples: int, gap: float = 0.0
+) -> list[float]:
+    """Publish, wait for it on another connection; one message in flight at a time, `gap` s
+    of quiet after each."""
     topic = "bench/hop"
     out: list[float] = []
     async with (
@@ -434,6 +456,8 @@ async def broker_hop(port: int, payload: bytes, qos: int, samples: int) -> list[
             m = await got.wait(lambda _m: True, mark)
             if i >= WARMUP:
                 out.append(m.t - t0)
+            if gap:
+                await asyncio.sleep(gap)
     return out
 
 
@@ -442,18 +466,17 @@ def write_body(sn: str, i: int) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-async def httpx_floor(fake: FakeZendure, samples: int) -> tuple[list[float], list[float]]:
-    """The bridge's two calls with the bridge's client library, and nothing else."""
+async def client_floor(fake: FakeZendure, samples: int) -> tuple[list[float], list[float]]:
+    """The bridge's two calls with the bridge's own client, and nothing else."""
     writes: list[float] = []
     reads: list[float] = []
-    headers = {"content-type": "application/json; charset=UTF-8"}
-    async with httpx.AsyncClient(base_url=fake.url, headers={"accept": "application/json"}) as c:
+    async with SolarFlow(fake.host, port=fake.port) as flow:
+        await flow.report()  # the serial number every write carries
         for i in range(WARMUP + samples):
-            content = write_body(fake.state.sn, i)
             t0 = time.perf_counter()
-            (await c.post("/properties/write", content=content, headers=headers)).raise_for_status()
+            await flow.write({"minSoc": 1000 if i % 2 else 100})
             t1 = time.perf_counter()
-            (await c.get("/properties/report")).raise_for_status()
+            await flow.report()
             t2 = time.perf_counter()
             if i >= WARMUP:
                 writes.append(t1 - t0)
@@ -587,12 +610,14 @@ def verdict(values_ms: list[float]) -> str:
 def print_latency(
     e2e: Samples,
     burst: Samples,
+    split: Samples,
     gap: float,
     hop0: list[float],
     hop1: list[float],
+    hop_quiet: list[float],
     payload_size: int,
-    httpx_post: list[float],
-    httpx_get: list[float],
+    client_post: list[float],
+    client_get: list[float],
     raw_post: list[float],
     raw_get: list[float],
 ) -> None:
@@ -615,41 +640,45 @@ def print_latency(
     row("(a) release, back to back", burst.release)
     row(f"(b) broker hop, QoS 0, {payload_size} B (meter state)", hop0)
     row(f"(b) broker hop, QoS 1, {len(SET_PAYLOAD)} B (set command)", hop1)
-    row("(c) fake floor, httpx: POST /properties/write", httpx_post)
-    row("(c) fake floor, httpx: GET /properties/report", httpx_get)
+    row(f"(b) broker hop, QoS 0, {payload_size} B, {pause}", hop_quiet)
+    row("(c) fake floor, the bridge's client: POST /properties/write", client_post)
+    row("(c) fake floor, the bridge's client: GET /properties/report", client_get)
     row("(c) fake floor, raw socket: POST /properties/write", raw_post)
     row("(c) fake floor, raw socket: GET /properties/report", raw_get)
     console.print(table)
     device = (
         "goes to the device once (the write)"
-        if not e2e.hold_set_to_get
+        if not split.hold_set_to_get
         else "goes to the device twice (the bridge reads the settings it saves, then writes)"
-        if len(e2e.hold_set_to_get) == len(e2e.hold)
-        else f"goes to the device twice in {len(e2e.hold_set_to_get)} of {len(e2e.hold)} events"
+        if len(split.hold_set_to_get) == len(split.hold)
+        else f"goes to the device twice in {len(split.hold_set_to_get)} of {len(split.hold)} events"
     )
     console.print(
-        f"hold p50 / broker hop p50 = {percentile(e2e.hold, 50) / percentile(hop0, 50):.0f}x; "
+        f"hold p50 / broker hop p50 (both after quiet) = "
+        f"{percentile(e2e.hold, 50) / percentile(hop_quiet, 50):.1f}x; "
         f"the hold crosses the broker twice (meter -> controller, set -> bridge) and {device}.",
         highlight=False,
     )
 
 
-def print_breakdown(e2e: Samples, fsync: list[float]) -> None:
-    table = Table(title="Where the time goes (ms)", title_justify="left")
+def print_breakdown(e2e: Samples, split: Samples, fsync: list[float]) -> None:
+    title = f"Where the time goes (ms), {len(split.hold)} more events with the bench on `set` too"
+    table = Table(title=title, title_justify="left")
     for col in ("leg", "p50", "p90", "p99", "max"):
         table.add_column(col, justify="left" if col == "leg" else "right")
 
     def leg(name: str, values: list[float]) -> None:
         table.add_row(name, *stats_row(ms(values)))
 
-    n, reads = len(e2e.hold), len(e2e.hold_set_to_get)
-    leg("hold: meter publish -> set on the broker (2 hops + controller)", e2e.hold_to_set)
-    leg("hold: set on the broker -> minSoc write at the fake (bridge)", e2e.hold_set_to_write)
+    n, reads = len(split.hold), len(split.hold_set_to_get)
+    leg("hold: meter publish -> minSoc write at the fake (whole path)", split.hold)
+    leg("hold: meter publish -> set on the broker (2 hops + controller)", split.hold_to_set)
+    leg("hold: set on the broker -> minSoc write at the fake (bridge)", split.hold_set_to_write)
     if reads:
-        leg(f"  read first ({reads}/{n}): set -> bridge's GET report", e2e.hold_set_to_get)
-        leg(f"  read first ({reads}/{n}): GET -> write (incl. hold file)", e2e.hold_get_to_write)
-    leg("release: meter publish -> set on the broker", e2e.release_to_set)
-    leg("release: set on the broker -> restore write at the fake", e2e.release_set_to_write)
+        leg(f"  read first ({reads}/{n}): set -> bridge's GET report", split.hold_set_to_get)
+        leg(f"  read first ({reads}/{n}): GET -> write (incl. hold file)", split.hold_get_to_write)
+    leg("release: meter publish -> set on the broker", split.release_to_set)
+    leg("release: set on the broker -> restore write at the fake", split.release_set_to_write)
     leg("hold file: write + fsync + rename + fsync dir (bench probe)", fsync)
     console.print(table)
     c, w = e2e.commands, e2e.writes
@@ -657,7 +686,8 @@ def print_breakdown(e2e: Samples, fsync: list[float]) -> None:
     ok = c[True] == c[False] == w[True] == w[False] == n
     console.print(
         f"{'checked' if ok else '[red]NOT as expected[/red]'}: {n} events gave {c[True]} hold "
-        f"and {c[False]} release commands, {w[True]} minSoc 1000 and {w[False]} restore writes",
+        f"and {c[False]} release commands applied, {w[True]} minSoc 1000 and {w[False]} "
+        "restore writes",
         highlight=False,
     )
     cpu = ", ".join(f"{name} {s * 1000:.1f} ms" for name, s in e2e.cpu.items())
@@ -688,11 +718,14 @@ async def main(events: int, gap: float, profile: bool) -> None:
                     await home.run(WARMUP, gap)
                     e2e = await home.run(events, gap, note="events")
                     burst = await home.run(BURST_EVENTS, 0.0)
+                    async with observer(port, "commands", home.topics.set("zendure")) as cmds:
+                        split = await home.run(SPLIT_EVENTS, gap, commands=cmds)
                 payload = meter_payload(HIGH)
                 hop0 = await broker_hop(port, payload, 0, HOP_SAMPLES)
                 hop1 = await broker_hop(port, SET_PAYLOAD, 1, HOP_SAMPLES)
+                hop_quiet = await broker_hop(port, payload, 0, QUIET_HOP_SAMPLES, gap)
                 before = dict(state.properties)
-                httpx_post, httpx_get = await httpx_floor(fake, HTTP_SAMPLES)
+                client_post, client_get = await client_floor(fake, HTTP_SAMPLES)
                 raw_post, raw_get = await raw_floor(fake, HTTP_SAMPLES)
                 state.properties.update(before)  # not left looking held
                 if profile:
@@ -712,9 +745,20 @@ async def main(events: int, gap: float, profile: bool) -> None:
         fsync = await asyncio.to_thread(fsync_cost, workdir, FSYNC_SAMPLES)
         console.print(f"took {time.monotonic() - started:.0f} s", highlight=False)
         print_latency(
-            e2e, burst, gap, hop0, hop1, len(payload), httpx_post, httpx_get, raw_post, raw_get
+            e2e,
+            burst,
+            split,
+            gap,
+            hop0,
+            hop1,
+            hop_quiet,
+            len(payload),
+            client_post,
+            client_get,
+            raw_post,
+            raw_get,
         )
-        print_breakdown(e2e, fsync)
+        print_breakdown(e2e, split, fsync)
         if profile:
             console.print(
                 f"under cProfile: hold p50 {percentile(ms(profiled.hold), 50):.1f} ms "

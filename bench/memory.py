@@ -74,9 +74,12 @@ def bytecode_env(cache: Path) -> dict[str, str]:
 
 
 def compile_bytecode(cache: Path) -> None:
-    """What UV_COMPILE_BYTECODE does for the image, into `cache`: the venv is left as it is."""
+    """What UV_COMPILE_BYTECODE does for the image, into `cache`: the venv is left as it is.
+    The standard library too: the image's Python ships it compiled, and with a cache prefix
+    set, Python looks for every .pyc there, so an uncompiled one is compiled at each start."""
     packages = (wattbus, wattbus_shelly, wattbus_zendure, wattbus_controller)
     roots = [
+        sysconfig.get_paths()["stdlib"],
         sysconfig.get_paths()["purelib"],
         *(str(Path(p.__file__ or "").parent) for p in packages),
     ]
