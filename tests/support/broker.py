@@ -84,15 +84,23 @@ class Broker:
                 "-extfile", str(d / "san.ext"), "-out", str(d / "server.pem"))  # fmt: skip
         return d / "ca.pem"
 
-    def start(self) -> None:
+    def start(self, conf: Path | None = None) -> None:
+        """With the test config, or with `conf` (which must listen on `port` and log to
+        mosquitto.log in `workdir`)."""
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        conf = self.write_config()
+        conf = conf or self.write_config()
         self.process = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.PIPE)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                log = (self.workdir / "mosquitto.log").read_text(errors="replace")
-                raise RuntimeError(f"mosquitto exited: {log[-500:]}")
+                log_file = self.workdir / "mosquitto.log"
+                log = log_file.read_text(errors="replace") if log_file.exists() else ""
+                stderr = (
+                    self.process.stderr.read().decode(errors="replace")
+                    if self.process.stderr
+                    else ""
+                )
+                raise RuntimeError(f"mosquitto exited: {log[-500:]}{stderr[-500:]}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return

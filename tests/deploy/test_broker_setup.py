@@ -1,0 +1,150 @@
+"""The broker a home gets from `make broker-users` and mosquitto/, run for real.
+
+compose.yaml cannot run here (no Docker engine), so its broker is started the way the container
+starts it, minus the paths: the production mosquitto.conf with /mosquitto/config and
+/mosquitto/data moved to a temp folder and the listener moved to a free loopback port, with the
+passwd file that scripts/broker-users wrote from mosquitto/users.example.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import re
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from support.broker import REPO, Broker
+from support.mqtt import Observer
+
+SCRIPT = REPO / "scripts" / "broker-users"
+
+
+def listed_users(users_file: Path) -> list[str]:
+    names = (line.split("#", 1)[0].strip() for line in users_file.read_text().splitlines())
+    return [name for name in names if name]
+
+
+@pytest.fixture
+def home_dir(tmp_path: Path) -> Path:
+    """The parts of a checkout that the broker set-up uses, as a user has them."""
+    root = tmp_path / "wattbus"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy2(SCRIPT, root / "scripts" / "broker-users")
+    shutil.copytree(REPO / "mosquitto", root / "mosquitto",
+                    ignore=shutil.ignore_patterns("passwd", "users"))  # fmt: skip
+    return root
+
+
+def broker_users(root: Path) -> None:
+    subprocess.run([root / "scripts" / "broker-users"], check=True, capture_output=True)
+
+
+def test_broker_users_writes_a_password_per_user_and_keeps_them(home_dir: Path) -> None:
+    broker_users(home_dir)
+    users = listed_users(home_dir / "mosquitto" / "users")
+    assert users == listed_users(home_dir / "mosquitto" / "users.example")
+    passwd = (home_dir / "mosquitto" / "passwd").read_text()
+    assert sorted(line.split(":", 1)[0] for line in passwd.splitlines()) == sorted(users)
+    secrets = {u: home_dir / "secrets" / f"{u}.password" for u in users}
+    first = {u: f.read_text() for u, f in secrets.items()}
+    assert all(first.values())
+    # the folder keeps other host users out; the files stay readable for the containers'
+    # non-root users, which compose's bind mount gives the host owner and mode
+    assert (home_dir / "secrets").stat().st_mode & 0o777 == 0o700
+    assert {f.stat().st_mode & 0o777 for f in secrets.values()} == {0o644}
+    assert (home_dir / "mosquitto" / "passwd").stat().st_mode & 0o777 == 0o600
+
+    broker_users(home_dir)  # again: nothing changes for existing users
+    assert {u: f.read_text() for u, f in secrets.items()} == first
+
+
+def test_broker_users_refuses_a_name_that_would_escape_the_acl(home_dir: Path) -> None:
+    (home_dir / "mosquitto" / "users").write_text("zendure\nevil/+\n")
+    result = subprocess.run(
+        [home_dir / "scripts" / "broker-users"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "invalid username 'evil/+'" in result.stderr
+    assert not (home_dir / "mosquitto" / "passwd").exists()
+
+
+def production_config(root: Path, broker: Broker) -> Path:
+    """mosquitto.conf as compose runs it, with only paths and the listener changed."""
+    text = (root / "mosquitto" / "mosquitto.conf").read_text()
+    text, moved = re.subn(r"/mosquitto/config/", f"{root}/mosquitto/", text)
+    assert moved >= 2, "password_file and acl_file under /mosquitto/config"
+    (root / "data").mkdir()
+    text = text.replace("/mosquitto/data/", f"{root}/data/")
+    text, moved = re.subn(r"(?m)^listener 1883$", f"listener {broker.port} 127.0.0.1", text)
+    assert moved == 1
+    text = text.replace("log_dest stdout", f"log_dest file {broker.workdir / 'mosquitto.log'}")
+    conf = root / "mosquitto-test.conf"
+    # as root, mosquitto would drop to user `mosquitto`, who cannot read the temp folder
+    conf.write_text(f"user {getpass.getuser()}\n{text}")
+    return conf
+
+
+@pytest.fixture
+def home_broker(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker, Path]]:
+    broker_users(home_dir)
+    b = Broker(tmp_path / "broker")
+    b.workdir.mkdir()
+    b.start(production_config(home_dir, b))
+    yield b, home_dir
+    b.stop()
+
+
+def client(broker: Broker, root: Path | None, user: str | None) -> aiomqtt.Client:
+    password = None
+    if root is not None and user is not None:
+        password = (root / "secrets" / f"{user}.password").read_text().strip()
+    return aiomqtt.Client(
+        "127.0.0.1", broker.port, username=user, password=password, identifier=f"t-{user}"
+    )
+
+
+async def test_production_config_refuses_anonymous_and_wrong_passwords(
+    home_broker: tuple[Broker, Path],
+) -> None:
+    broker, _ = home_broker
+    with pytest.raises(aiomqtt.MqttError):
+        async with client(broker, None, None):
+            pass
+    wrong = aiomqtt.Client("127.0.0.1", broker.port, username="zendure", password="guess")
+    with pytest.raises(aiomqtt.MqttError):
+        async with wrong:
+            pass
+
+
+@pytest.fixture
+async def homeassistant(home_broker: tuple[Broker, Path]) -> AsyncIterator[Observer]:
+    broker, root = home_broker
+    async with client(broker, root, "homeassistant") as c:
+        await c.subscribe("wattbus/#", qos=1)
+        seen = Observer(c)
+        pump = asyncio.create_task(seen._pump())
+        try:
+            yield seen
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+
+async def test_generated_logins_work_and_the_acl_keeps_a_bridge_to_its_topics(
+    home_broker: tuple[Broker, Path], homeassistant: Observer
+) -> None:
+    broker, root = home_broker
+    async with client(broker, root, "zendure") as zendure:
+        # denied first, allowed second: the allowed one arriving alone shows the denial
+        await zendure.publish("wattbus/grid-meter/state", b'{"forged":true}', qos=1)
+        await zendure.publish("wattbus/zendure/state", b'{"own":true}', qos=1)
+    got = await homeassistant.wait_for("wattbus/zendure/state")
+    assert got.payload == b'{"own":true}'
+    assert [m.topic for m in homeassistant.messages] == ["wattbus/zendure/state"]

@@ -1,0 +1,73 @@
+"""compose.yaml's promises that no engine is needed to check: what each container runs exists in
+the image, and each service logs in as the user the ACL expects of it.
+
+The ACL (mosquitto/acl) gives a bridge its own topics through `%u`, so a bridge whose MQTT
+username is not its device id would be locked out of its topics, or, with another bridge's
+login, write that bridge's topics. These tests keep compose.yaml, mosquitto/users.example,
+the Dockerfile and the registered services in step.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import entry_points
+from typing import Any
+
+import pytest
+import yaml
+from support.broker import REPO
+
+COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "compose.yaml").read_text())
+WATTBUS = {
+    name: svc for name, svc in COMPOSE["services"].items() if svc.get("command", [None])[0] == "run"
+}
+DEVICE_ID_SETTING = {"shelly": "WATTBUS_SHELLY_ID", "zendure": "WATTBUS_ZENDURE_ID"}
+
+
+def users_example() -> set[str]:
+    lines = (REPO / "mosquitto" / "users.example").read_text().splitlines()
+    return {line.split("#", 1)[0].strip() for line in lines} - {""}
+
+
+def image_packages() -> set[str]:
+    found = re.search(r'^ARG PACKAGES="([^"]*)"', (REPO / "Dockerfile").read_text(), re.M)
+    assert found
+    return set(re.findall(r"--package (\S+)", found.group(1)))
+
+
+def test_every_wattbus_container_runs_a_service_the_image_holds() -> None:
+    registered = {ep.name: ep.dist for ep in entry_points(group="wattbus.services")}
+    assert set(WATTBUS) >= {"controller", "shelly", "zendure"}
+    for name, svc in WATTBUS.items():
+        service = svc["command"][1]
+        assert service in registered, f"{name}: no service {service!r}"
+        dist = registered[service]
+        assert dist is not None and dist.name in image_packages(), f"{name}: not in the image"
+
+
+@pytest.mark.parametrize("name", sorted(WATTBUS))
+def test_each_service_logs_in_as_the_acl_expects(name: str) -> None:
+    svc = WATTBUS[name]
+    env = svc["environment"]
+    user = env["WATTBUS_MQTT_USERNAME"]
+    service = svc["command"][1]
+    if service in DEVICE_ID_SETTING:
+        assert env[DEVICE_ID_SETTING[service]] == user, "a bridge's username is its device id"
+    else:
+        assert user == service  # the ACL's `user controller`
+    assert user in users_example(), "make broker-users creates the users in users.example"
+    # its password comes from its own secret, which make broker-users writes
+    assert env["WATTBUS_MQTT_PASSWORD_FILE"] == f"/run/secrets/{user}"
+    assert svc["secrets"] == [user]
+    assert COMPOSE["secrets"][user]["file"] == f"./secrets/{user}.password"
+
+
+@pytest.mark.parametrize("name", sorted(WATTBUS))
+def test_state_lives_in_a_volume_and_the_broker_comes_first(name: str) -> None:
+    svc = WATTBUS[name]
+    state_dirs = {v for k, v in svc["environment"].items() if k.endswith("_STATE_DIR")}
+    mounts = {m.split(":", 1)[1] for m in svc.get("volumes", [])}
+    assert state_dirs <= mounts, "saved battery settings and controller memory must survive"
+    assert svc["depends_on"]["mosquitto"]["condition"] == "service_healthy"
+    assert svc["read_only"] is True
+    assert "healthcheck" in COMPOSE["services"]["mosquitto"]
