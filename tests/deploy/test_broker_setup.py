@@ -8,8 +8,6 @@ passwd file that scripts/broker-users wrote from mosquitto/users.example.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import getpass
 import re
 import shutil
@@ -20,7 +18,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 from support.broker import REPO, Broker
-from support.mqtt import Observer
+from support.mqtt import Observer, observing
 
 SCRIPT = REPO / "scripts" / "broker-users"
 
@@ -125,16 +123,8 @@ async def test_production_config_refuses_anonymous_and_wrong_passwords(
 @pytest.fixture
 async def homeassistant(home_broker: tuple[Broker, Path]) -> AsyncIterator[Observer]:
     broker, root = home_broker
-    async with client(broker, root, "homeassistant") as c:
-        await c.subscribe("wattbus/#", qos=1)
-        seen = Observer(c)
-        pump = asyncio.create_task(seen._pump())
-        try:
-            yield seen
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+    async with client(broker, root, "homeassistant") as c, observing(c, "wattbus/#") as seen:
+        yield seen
 
 
 async def test_generated_logins_work_and_the_acl_keeps_a_bridge_to_its_topics(

@@ -86,16 +86,23 @@ class Observer:
 
 
 @contextlib.asynccontextmanager
+async def observing(client: aiomqtt.Client, topic: str = "#") -> AsyncIterator[Observer]:
+    """Record everything `client` receives on `topic` while the block runs."""
+    await client.subscribe(topic, qos=1)
+    obs = Observer(client)
+    task = asyncio.create_task(obs._pump())
+    try:
+        yield obs
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
 async def observer(broker: Broker, user: str = "homeassistant") -> AsyncIterator[Observer]:
-    async with aiomqtt.Client(
-        "127.0.0.1", broker.port, username=user, password=password(user)
-    ) as client:
-        await client.subscribe("#", qos=1)
-        obs = Observer(client)
-        task = asyncio.create_task(obs._pump())
-        try:
-            yield obs
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async with (
+        aiomqtt.Client("127.0.0.1", broker.port, username=user, password=password(user)) as client,
+        observing(client) as obs,
+    ):
+        yield obs
