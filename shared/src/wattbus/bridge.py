@@ -89,9 +89,9 @@ class Bridge(Generic[S, C]):
         await self.bus.publish(self.bus.availability_topic, OFFLINE, retain=True)
         delay = self.interval
         while True:
+            self._wake.clear()  # before the poll: a poll_now() during it polls again at once
             ok = await self.poll()
             delay = self.interval if ok else min(max(delay, self.interval) * 2, RETRY_MAX)
-            self._wake.clear()
             try:
                 async with asyncio.timeout(delay):
                     await self._wake.wait()

@@ -18,6 +18,8 @@ from pydantic import ValidationError
 
 from wattbus.settings import BusSettings, ServiceSettings, describe_error
 
+CANCEL_AGAIN = 1.0  # s a stopping service has before it is cancelled once more
+
 
 class ConfigError(Exception):
     """Settings that cannot work; the message is the one line shown before exit code 2."""
@@ -72,9 +74,18 @@ def run_until_signalled(main: Coroutine[Any, Any, None], log_level: str = "INFO"
 
     async def guarded() -> None:
         task = asyncio.ensure_future(main)
+        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop.set)
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        # Python 3.11's asyncio.wait_for (under aiomqtt's publish) returns its result and drops
+        # a cancel that lands just as its future completes: cancel until the service has ended.
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=CANCEL_AGAIN)
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
