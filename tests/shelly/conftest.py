@@ -1,19 +1,24 @@
-"""A fake Pro 3EM on loopback per test, with a household that imports on L1/L2 and exports on L3."""
+"""A fake Pro 3EM on loopback per test, with a household that imports on L1/L2 and exports on L3;
+over HTTP, or pushing through its own MQTT client to a broker of the test's own."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.broker import Broker
+from support.broker import password as user_password
 from wattbus_simulator.fake_shelly import (
     FakeShelly,
     ShellyPhase,
     ShellyPro3EMState,
     start_fake_shelly,
 )
+from wattbus_simulator.fake_shelly_mqtt import FakeShellyMqtt
 
 ANSWERS = Path(__file__).parent / "fixtures" / "pro3em_answers.json"
 
@@ -53,3 +58,69 @@ async def fake_auth(state: ShellyPro3EMState, password: str) -> AsyncIterator[Fa
     server = await start_fake_shelly(state, password=password)
     yield server
     await server.close()
+
+
+DEVICE_USER = "shelly-devices"  # the Shelly devices' own broker user in mosquitto/acl
+
+
+class ShellyBroker(Broker):
+    """The suite's Mosquitto and ACL, plus the user the Shelly devices themselves log in as."""
+
+    def write_config(self) -> Path:
+        conf = super().write_config()
+        subprocess.run(
+            ["mosquitto_passwd", "-b", str(self.workdir / "passwd"), DEVICE_USER,
+             user_password(DEVICE_USER)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return conf
+
+
+@pytest.fixture
+def shelly_broker(tmp_path: Path) -> Iterator[Broker]:
+    """A broker per test: the device's retained `online` must not leak into the next test."""
+    b = ShellyBroker(tmp_path)
+    b.start()
+    yield b
+    b.stop()
+
+
+PREFIX = "shelly/grid-meter"  # the topic prefix set on the device for bridge grid-meter
+HOUR = 3600.0  # s: a periodic report or energy push that never comes within a test
+
+MakeDevice = Callable[..., FakeShellyMqtt]
+
+
+@pytest.fixture
+def device_login() -> tuple[str, str]:
+    """Username and password the Shelly devices log in with, for hand-written pushes."""
+    return DEVICE_USER, user_password(DEVICE_USER)
+
+
+@pytest.fixture
+async def make_device(shelly_broker: Broker, state: ShellyPro3EMState) -> AsyncIterator[MakeDevice]:
+    """Fake devices publishing `state` under PREFIX, not started; closed after the test."""
+    made: list[FakeShellyMqtt] = []
+
+    def make(*, periodic: float = HOUR, energy_every: float = HOUR) -> FakeShellyMqtt:
+        fake = FakeShellyMqtt(
+            state,
+            shelly_broker.port,
+            prefix=PREFIX,
+            username=DEVICE_USER,
+            password=user_password(DEVICE_USER),
+            periodic=periodic,
+            energy_every=energy_every,
+        )
+        made.append(fake)
+        return fake
+
+    yield make
+    for fake in made:
+        await fake.close()
+
+
+@pytest.fixture
+def device(make_device: MakeDevice) -> FakeShellyMqtt:
+    """A fake device that pushes only on a threshold (or when told), not started."""
+    return make_device()

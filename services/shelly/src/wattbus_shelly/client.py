@@ -136,8 +136,9 @@ def signed_current(current: float, power: float) -> float:
     return -abs(current) if power < 0 else abs(current)
 
 
-def meter_state(em: EMStatus, data: EMDataStatus, ts: datetime) -> MeterState:
-    """Same sign as the device (> 0 import) and the same units (W, A, V, Wh): nothing to scale."""
+def meter_state(em: EMStatus, data: EMDataStatus | None, ts: datetime) -> MeterState:
+    """Same sign as the device (> 0 import) and the same units (W, A, V, Wh): nothing to scale.
+    Without `data` (a pushing device sends it once a minute) the energy counters are left out."""
     return MeterState(
         ts=ts,
         power=em.total_act_power,
@@ -150,8 +151,8 @@ def meter_state(em: EMStatus, data: EMDataStatus, ts: datetime) -> MeterState:
         voltage_l1=em.a_voltage,
         voltage_l2=em.b_voltage,
         voltage_l3=em.c_voltage,
-        energy_import=data.total_act,
-        energy_export=data.total_act_ret,
+        energy_import=data.total_act if data is not None else None,
+        energy_export=data.total_act_ret if data is not None else None,
     )
 
 

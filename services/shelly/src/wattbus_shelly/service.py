@@ -3,9 +3,10 @@
 
 A meter takes no commands; its one duty is fresh data, so it polls every second, says
 `offline` the moment the device stops answering, and publishes nothing it did not just read:
-the controller then sees the state age and stops acting on stale numbers. Both generations
-give the same `MeterState`, so everything past the client (entities, discovery, the bridge
-loop) is one code path over `MeterClient`."""
+the controller then sees the state age and stops acting on stale numbers. Both generations,
+and a Pro 3EM that pushes its readings over MQTT (`push.py`), give the same `MeterState`, so
+everything past the client (entities, discovery, the bridge loop) is one code path over
+`MeterClient`."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from wattbus_shelly.client import DEFAULT_PORT, DEFAULT_TIMEOUT, ShellyPro3EM
 from wattbus_shelly.exceptions import ShellyError
 from wattbus_shelly.gen1 import DEFAULT_USERNAME, Shelly3EMGen1
 from wattbus_shelly.models import Gen1DeviceInfo
+from wattbus_shelly.push import PUSH_MODEL, ShellyPush
 from wattbus_shelly.settings import ShellySettings
 
 log = logging.getLogger(__name__)
@@ -70,15 +72,15 @@ class MeterInfo(Protocol):
     def model(self) -> str: ...
 
     @property
-    def mac(self) -> str: ...
+    def mac(self) -> str | None: ...
 
     @property
     def ver(self) -> str | None: ...
 
 
 class MeterClient(Protocol):
-    """A Shelly meter of either generation: `ShellyPro3EM`, `Shelly3EMGen1` or `AutoShelly`.
-    Its methods raise only `ShellyError`s."""
+    """A Shelly meter of either generation: `ShellyPro3EM`, `Shelly3EMGen1`, `AutoShelly`, or
+    `ShellyPush`. Its methods raise only `ShellyError`s."""
 
     async def device_info(self) -> MeterInfo: ...
 
@@ -173,6 +175,7 @@ def open_client(settings: ShellySettings) -> MeterClient:
     """The client for the configured generation; nothing is sent before the first reading."""
     password = settings.password.get_secret_value() if settings.password else None
     host, port = settings.host, settings.port
+    assert host is not None, "ShellySettings requires a host for polling"
     if settings.generation == "2":
         return ShellyPro3EM(host, port=port, password=password)
     if settings.generation == "1":
@@ -180,20 +183,32 @@ def open_client(settings: ShellySettings) -> MeterClient:
     return AutoShelly(host, port=port, username=settings.username, password=password)
 
 
+def meter_bridge(bus: Bus, device: ShellyDevice, interval: float) -> Bridge[MeterState, Command]:
+    return Bridge(
+        bus,
+        device,
+        entities=ENTITIES,
+        command_model=None,
+        errors=(ShellyError,),
+        interval=interval,
+    )
+
+
 async def serve(settings: ShellySettings, bus_settings: BusSettings) -> None:
+    bus = Bus(bus_settings, settings.id)
+    if settings.source == "mqtt":
+        # Still ticks every poll_interval, to notice silence; a push wakes it at once.
+        push = ShellyPush(bus, settings.id, settings.push_prefix, max_silence=settings.max_silence)
+        bridge = meter_bridge(
+            bus, ShellyDevice(settings.id, push, PUSH_MODEL), settings.poll_interval
+        )
+        push.on_reading = bridge.poll_now
+        await bridge.serve()
+        return
     client = open_client(settings)
     try:
-        bus = Bus(bus_settings, settings.id)
         device = ShellyDevice(settings.id, client, PLACEHOLDER_MODEL[settings.generation])
-        bridge: Bridge[MeterState, Command] = Bridge(
-            bus,
-            device,
-            entities=ENTITIES,
-            command_model=None,
-            errors=(ShellyError,),
-            interval=settings.poll_interval,
-        )
-        await bridge.serve()
+        await meter_bridge(bus, device, settings.poll_interval).serve()
     finally:
         await client.close()
 
