@@ -12,6 +12,9 @@
 (b) The broker hop alone: publish -> receive through the same Mosquitto, same payload size,
     back to back and with the same quiet before each as in (a): on this kind of machine (a
     small VM), waking an idle process costs more than the hop itself.
+(d) The path's floor: the same two hops and the write, through two bare relays (separate
+    processes, aiomqtt on asyncio like the services): one turns a reading into `{"hold": ...}`,
+    the other turns that into a prepared POST. What (a) costs above this is wattbus's own work.
 (c) The fake's own floor: a bare `POST /properties/write` and `GET /properties/report`, from
     the bridge's client (`SolarFlow`) and from a raw socket (the fake alone).
 
@@ -66,6 +69,7 @@ GAP = 0.05  # s of quiet after each transition: past Linux's 40 ms delayed ACK
 BURST_EVENTS = 100  # events without any pause, to show what busy connections cost
 SPLIT_EVENTS = 200  # events with the bench listening on `set`, to split the path in two
 PROFILE_EVENTS = 200
+FLOOR_EVENTS = 500  # (d), with the same quiet as (a)
 PRE_READ_SLACK = 0.0005  # s the bench's copy of a command may trail the bridge's
 WAIT = 10.0  # s: the longest any single step may take before the bench gives up
 READY = 20.0  # s for the services to connect and the bridge to read the fake once
@@ -186,6 +190,84 @@ sys.argv = ["wattbus", "run", sys.argv[1]]
 main = "wattbus" if importlib.util.find_spec("wattbus.__main__") else "wattbus.cli"
 runpy.run_module(main, run_name="__main__", alter_sys=True)
 """
+
+
+# (d): the controller's and the bridge's part of the hold path with nothing else, as processes.
+RELAY_DECIDE = """
+import asyncio, json, sys
+import aiomqtt
+async def main(port: int) -> None:
+    async with aiomqtt.Client("127.0.0.1", port, identifier="floor-decide") as c:
+        await c.subscribe("floor/meter")
+        await c.publish("floor/ready/decide", b"1")
+        async for m in c.messages:
+            hold = json.loads(m.payload)["power"] > 5000
+            await c.publish("floor/set", b'{"hold":true}' if hold else b'{"hold":false}', qos=1)
+asyncio.run(main(int(sys.argv[1])))
+"""
+RELAY_WRITE = """
+import asyncio, json, sys
+import aiomqtt
+async def main(port: int, fake_port: int, sn: str) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", fake_port)
+    async with aiomqtt.Client("127.0.0.1", port, identifier="floor-write") as c:
+        await c.subscribe("floor/set")
+        await c.publish("floor/ready/write", b"1")
+        async for m in c.messages:
+            min_soc = 1000 if json.loads(m.payload)["hold"] else 150
+            body = json.dumps({"sn": sn, "properties": {"smartMode": 1, "minSoc": min_soc}})
+            writer.write(
+                b"POST /properties/write HTTP/1.1\\r\\nHost: fake\\r\\n"
+                b"Content-Type: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n%b"
+                % (len(body), body.encode())
+            )
+            head = await reader.readuntil(b"\\r\\n\\r\\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\\r\\n")[0])
+            await reader.readexactly(length)
+asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
+"""
+
+
+async def relay_floor(
+    port: int, fake: FakeZendure, state: TimedZendure, events: int, gap: float
+) -> list[float]:
+    """Meter reading -> minSoc 1000 at the fake through the two relays, after `gap` of quiet."""
+    relays = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", RELAY_DECIDE, str(port)),
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", RELAY_WRITE, str(port), str(fake.port), fake.state.sn
+        ),
+    ]
+    out: list[float] = []
+    try:
+        async with (
+            observer(port, "floor-ready", "floor/ready/#") as ready,
+            aiomqtt.Client("127.0.0.1", port, identifier="floor-meter") as meter,
+        ):
+            await ready.wait(lambda m: m.topic.endswith("decide"), 0, READY)
+            await ready.wait(lambda m: m.topic.endswith("write"), 0, READY)
+            for i in range(WARMUP + events):
+                for power, held in ((HIGH, True), (LOW, False)):
+                    mark = state.applied.mark()
+                    t0 = time.perf_counter()
+                    await meter.publish("floor/meter", meter_payload(power))
+                    w = await state.applied.wait(is_held if held else is_restored, mark)
+                    if held and i >= WARMUP:
+                        out.append(w.t - t0)
+                    await asyncio.sleep(gap)
+    finally:
+        for relay in relays:
+            relay.terminate()
+            await relay.wait()
+    return out
+
+
+def is_held(w: Write) -> bool:
+    return bool(w.properties.get("minSoc") == HELD_MIN_SOC)
+
+
+def is_restored(w: Write) -> bool:
+    return bool(w.properties.get("minSoc", HELD_MIN_SOC) != HELD_MIN_SOC)
 
 
 @dataclass
@@ -388,9 +470,7 @@ class Home:
             payload = meter_payload(HIGH)
             t0 = time.perf_counter()
             await self.meter.publish(meter_topic, payload, retain=True)
-            w = await self.state.applied.wait(
-                lambda w: w.properties.get("minSoc") == HELD_MIN_SOC, w_mark
-            )
+            w = await self.state.applied.wait(is_held, w_mark)
             await self.seen.wait(self._state_with(True), m_mark)  # the bridge is done
             out.hold.append(w.t - t0)
             if commands:
@@ -410,9 +490,7 @@ class Home:
             payload = meter_payload(LOW)
             t0 = time.perf_counter()
             await self.meter.publish(meter_topic, payload, retain=True)
-            w = await self.state.applied.wait(
-                lambda w: w.properties.get("minSoc", HELD_MIN_SOC) != HELD_MIN_SOC, w_mark
-            )
+            w = await self.state.applied.wait(is_restored, w_mark)
             await self.seen.wait(self._state_with(False), m_mark)
             out.release.append(w.t - t0)
             if commands:
@@ -615,6 +693,7 @@ def print_latency(
     hop0: list[float],
     hop1: list[float],
     hop_quiet: list[float],
+    floor: list[float],
     payload_size: int,
     client_post: list[float],
     client_get: list[float],
@@ -641,6 +720,7 @@ def print_latency(
     row(f"(b) broker hop, QoS 0, {payload_size} B (meter state)", hop0)
     row(f"(b) broker hop, QoS 1, {len(SET_PAYLOAD)} B (set command)", hop1)
     row(f"(b) broker hop, QoS 0, {payload_size} B, {pause}", hop_quiet)
+    row(f"(d) floor: the same path through two bare relays ({pause})", floor)
     row("(c) fake floor, the bridge's client: POST /properties/write", client_post)
     row("(c) fake floor, the bridge's client: GET /properties/report", client_get)
     row("(c) fake floor, raw socket: POST /properties/write", raw_post)
@@ -653,7 +733,9 @@ def print_latency(
         if len(split.hold_set_to_get) == len(split.hold)
         else f"goes to the device twice in {len(split.hold_set_to_get)} of {len(split.hold)} events"
     )
+    above = (percentile(e2e.hold, 50) - percentile(floor, 50)) * 1000  # ms
     console.print(
+        f"hold p50 is {above:.2f} ms above the floor's (wattbus's own work); "
         f"hold p50 / broker hop p50 (both after quiet) = "
         f"{percentile(e2e.hold, 50) / percentile(hop_quiet, 50):.1f}x; "
         f"the hold crosses the broker twice (meter -> controller, set -> bridge) and {device}.",
@@ -720,6 +802,9 @@ async def main(events: int, gap: float, profile: bool) -> None:
                     burst = await home.run(BURST_EVENTS, 0.0)
                     async with observer(port, "commands", home.topics.set("zendure")) as cmds:
                         split = await home.run(SPLIT_EVENTS, gap, commands=cmds)
+                before = dict(state.properties)
+                floor = await relay_floor(port, fake, state, FLOOR_EVENTS, gap)
+                state.properties.update(before)
                 payload = meter_payload(HIGH)
                 hop0 = await broker_hop(port, payload, 0, HOP_SAMPLES)
                 hop1 = await broker_hop(port, SET_PAYLOAD, 1, HOP_SAMPLES)
@@ -752,6 +837,7 @@ async def main(events: int, gap: float, profile: bool) -> None:
             hop0,
             hop1,
             hop_quiet,
+            floor,
             len(payload),
             client_post,
             client_get,
