@@ -56,7 +56,8 @@ async def test_hold_that_cannot_save_changes_nothing(
     state: ZendureState, flow: SolarFlow, tmp_path: Path
 ) -> None:
     holder = Holder(flow, tmp_path / "state" / "hold.json")
-    # the folder for the record cannot be made
+    # the folder for the record is gone, and a file has its name
+    await asyncio.to_thread((tmp_path / "state").rmdir)
     await asyncio.to_thread((tmp_path / "state").write_text, "")
     with pytest.raises(HoldFileError):
         await holder.hold(LEASE, T0)
