@@ -611,6 +611,7 @@ async def raw_floor(fake: FakeZendure, samples: int) -> tuple[list[float], list[
 def fsync_cost(workdir: Path, samples: int) -> list[float]:
     """The bridge's hold file on this disk: temp file, fsync, rename, fsync of the folder."""
     path = workdir / "fsync-probe" / "zendure.hold.json"
+    path.parent.mkdir()  # as the Holder makes it when it starts
     text = json.dumps({"saved": {"min_soc": 10.0, "output_limit": 800.0}}, indent=2)
     out = []
     for _ in range(samples):
