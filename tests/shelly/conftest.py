@@ -4,8 +4,7 @@ over HTTP, or pushing through its own MQTT client to a broker of the test's own.
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,26 +62,10 @@ async def fake_auth(state: ShellyPro3EMState, password: str) -> AsyncIterator[Fa
 DEVICE_USER = "shelly-devices"  # the Shelly devices' own broker user in mosquitto/acl
 
 
-class ShellyBroker(Broker):
-    """The suite's Mosquitto and ACL, plus the user the Shelly devices themselves log in as."""
-
-    def write_config(self) -> Path:
-        conf = super().write_config()
-        subprocess.run(
-            ["mosquitto_passwd", "-b", str(self.workdir / "passwd"), DEVICE_USER,
-             user_password(DEVICE_USER)],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        return conf
-
-
 @pytest.fixture
-def shelly_broker(tmp_path: Path) -> Iterator[Broker]:
+def shelly_broker(own_broker: Broker) -> Broker:
     """A broker per test: the device's retained `online` must not leak into the next test."""
-    b = ShellyBroker(tmp_path)
-    b.start()
-    yield b
-    b.stop()
+    return own_broker
 
 
 PREFIX = "shelly/grid-meter"  # the topic prefix set on the device for bridge grid-meter

@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 ACL = REPO / "mosquitto" / "acl"
-USERS = ("grid-meter", "zendure", "controller", "homeassistant")
+USERS = ("grid-meter", "zendure", "controller", "homeassistant", "shelly-devices")
 START_TIMEOUT = 10.0  # s for mosquitto to accept connections
 
 
