@@ -13,13 +13,14 @@ from typing import Any
 
 import aiomqtt
 import pytest
-from support.broker import Broker
+from support.broker import Broker, password
 from support.mqtt import Msg, Observer, bus_settings, observer
 from wattbus.service import run_service
 from wattbus_shelly.service import SERVICE, serve
 from wattbus_shelly.settings import ShellySettings
 from wattbus_simulator.fake_shelly import ShellyPro3EMState
 from wattbus_simulator.fake_shelly_mqtt import FakeShellyMqtt
+from wattbus_simulator.processes import ServiceProcess, bus_env
 
 PREFIX = "shelly/grid-meter"
 EM = f"{PREFIX}/status/em:0"
@@ -175,6 +176,28 @@ async def test_a_malformed_push_changes_nothing_and_is_reported_once_per_streak(
 
 
 # --- settings ---------------------------------------------------------------------------------
+
+
+async def test_the_service_process_follows_the_device(
+    shelly_broker: Broker, device: FakeShellyMqtt, tmp_path: Path
+) -> None:
+    """`wattbus run shelly` as its container runs it, no device address, only the broker."""
+    env = bus_env(shelly_broker.port, "grid-meter", password("grid-meter"))
+    env["WATTBUS_SHELLY_SOURCE"] = "mqtt"
+    process = ServiceProcess("shelly", env, tmp_path)
+    async with observer(shelly_broker) as obs:
+        process.start()
+        try:
+            await obs.wait_for(AVAILABILITY, offline)  # up, and the device has said nothing
+            await device.start()
+            state = await obs.wait_for(STATE)
+            await obs.wait_for(AVAILABILITY, online)
+            mark = obs.mark()
+            await device.stop()  # says false, as its last will would
+            await obs.wait_for(AVAILABILITY, offline, after=mark)
+        finally:
+            process.stop()
+    assert state.json["power_l3"] == -1404.6
 
 
 @pytest.fixture
