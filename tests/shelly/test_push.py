@@ -14,7 +14,7 @@ from typing import Any
 import aiomqtt
 import pytest
 from support.broker import Broker, password
-from support.mqtt import Msg, Observer, bus_settings, observer
+from support.mqtt import Msg, Observer, bus_settings, observer, running
 from wattbus.service import run_service
 from wattbus_shelly.service import SERVICE, serve
 from wattbus_shelly.settings import ShellySettings
@@ -50,15 +50,10 @@ async def bridge(
     """The real service, listening: a push the device sends from now on reaches it."""
     shelly = ShellySettings(source="mqtt", **settings)
     mark = obs.mark()
-    task = asyncio.create_task(serve(shelly, bus_settings(broker, "grid-meter", discovery=False)))
-    try:
+    async with running(serve(shelly, bus_settings(broker, "grid-meter", discovery=False))) as task:
         # The bus publishes availability only after its subscriptions are in place.
         await obs.wait_for(AVAILABILITY, after=mark)
         yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @pytest.fixture

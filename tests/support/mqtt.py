@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,17 +86,24 @@ class Observer:
 
 
 @contextlib.asynccontextmanager
-async def observing(client: aiomqtt.Client, topic: str = "#") -> AsyncIterator[Observer]:
-    """Record everything `client` receives on `topic` while the block runs."""
-    await client.subscribe(topic, qos=1)
-    obs = Observer(client)
-    task = asyncio.create_task(obs._pump())
+async def running(coro: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.Task[None]]:
+    """`coro` as a task while the block runs; cancelled and awaited after it."""
+    task = asyncio.create_task(coro)
     try:
-        yield obs
+        yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def observing(client: aiomqtt.Client, topic: str = "#") -> AsyncIterator[Observer]:
+    """Record everything `client` receives on `topic` while the block runs."""
+    await client.subscribe(topic, qos=1)
+    obs = Observer(client)
+    async with running(obs._pump()):
+        yield obs
 
 
 @contextlib.asynccontextmanager

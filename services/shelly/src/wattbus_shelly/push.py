@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import ValidationError
 from wattbus.bus import Bus
@@ -28,6 +29,7 @@ from .models import EMDataStatus, EMStatus
 log = logging.getLogger(__name__)
 
 ONLINE, OFFLINE = b"true", b"false"  # the device's payloads on `<prefix>/online`
+Status = TypeVar("Status", EMStatus, EMDataStatus)
 PUSH_MODEL = "Pro 3EM"  # the triphase em:0 this reads; never asked, since there may be no host
 
 
@@ -99,24 +101,23 @@ class ShellyPush(AsyncClosing):
             self.on_reading()  # say offline now, not at the next tick
 
     async def _on_em(self, topic: str, payload: bytes) -> None:
-        try:
-            em = EMStatus.model_validate_json(payload)
-        except ValidationError as err:
-            await self._malformed(topic, _first_error(err))
-            return
-        self._well_formed(topic)
-        self._em, self._em_at = em, time.monotonic()
-        self.on_reading()
+        if (em := await self._parse(EMStatus, topic, payload)) is not None:
+            self._em, self._em_at = em, time.monotonic()
+            self.on_reading()
 
     async def _on_emdata(self, topic: str, payload: bytes) -> None:
+        if (data := await self._parse(EMDataStatus, topic, payload)) is not None:
+            self._data = data
+            self.on_reading()
+
+    async def _parse(self, model: type[Status], topic: str, payload: bytes) -> Status | None:
         try:
-            data = EMDataStatus.model_validate_json(payload)
+            status = model.model_validate_json(payload)
         except ValidationError as err:
             await self._malformed(topic, _first_error(err))
-            return
+            return None
         self._well_formed(topic)
-        self._data = data
-        self.on_reading()
+        return status
 
     async def _malformed(self, topic: str, reason: str) -> None:
         """Ignored, and said once per streak: a device stuck on bad payloads must not flood."""

@@ -62,13 +62,13 @@ class SolarFlow(AsyncClosing):
 
     async def report(self) -> Report:
         """All properties, in device units (`Report.battery_state` converts them)."""
-        status, content = await self._request(b"GET", REPORT_PATH)
+        content = await self._request(b"GET", REPORT_PATH)
         try:
             report = Report.model_validate_json(content)
         except ValidationError as err:
             raise DeviceResponseError(
                 f"{self.host}: not the documented report: {err.errors()[0]['msg']}",
-                status=status,
+                status=OK,
                 body=_excerpt(content),
             ) from err
         self._sn = report.sn
@@ -122,8 +122,9 @@ class SolarFlow(AsyncClosing):
 
     async def _request(
         self, method: bytes, path: bytes, body: dict[str, Any] | None = None
-    ) -> tuple[int, bytes]:
-        """The one place where transport errors become this package's errors."""
+    ) -> bytes:
+        """The answer's body; the one place where transport errors become this package's
+        errors."""
         what = f"{method.decode()} {path.decode()}"
         headers = [(b"accept", b"application/json")]
         content = None
@@ -144,7 +145,7 @@ class SolarFlow(AsyncClosing):
             raise DeviceResponseError(
                 f"{self.host}: {what} answered HTTP {status}: {text}", status=status, body=text
             )
-        return status, answer
+        return answer
 
 
 def _excerpt(content: bytes) -> str:

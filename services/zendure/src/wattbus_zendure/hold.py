@@ -180,7 +180,7 @@ class Holder:
             else:
                 saved = await self._read_prior(known)
                 record = HoldRecord(saved=saved, route=None, since=now, expires=expires)
-                self._store_unsynced(record)  # before anything on the device changes
+                await self._store(record, sync=False)  # before the device changes
             route = await self._apply(record.saved)
             await self._store(record.model_copy(update={"route": route}))
             log.info("holding by %s until %s (saved %s)", route, expires, record.saved)
@@ -356,23 +356,21 @@ class Holder:
         if wrong:
             raise NotAppliedError("device reads back " + ", ".join(wrong))
 
-    async def _store(self, record: HoldRecord) -> None:
-        """Disk first, then memory: this object never claims more than the file holds."""
-        try:
-            await asyncio.to_thread(_write_atomically, self._path, record.model_dump_json(indent=2))
-        except OSError as err:
-            raise HoldFileError(f"cannot write {self._path}: {err}") from err
-        self._record = record
+    async def _store(self, record: HoldRecord, *, sync: bool = True) -> None:
+        """Disk first, then memory: this object never claims more than the file holds.
 
-    def _store_unsynced(self, record: HoldRecord) -> None:
-        """The first record of a hold, written on the loop and not synced: the hold's
-        device write waits for it, and a sync (with its hop to a thread) costs about a
-        millisecond. Once written, the record survives a crash of this process; the synced
+        Without `sync` (the first record of a hold) it is written on the loop and not synced:
+        the hold's device write waits for it, and a sync (with its hop to a thread) costs about
+        a millisecond. Once written, the record survives a crash of this process; the synced
         write that confirms the route follows one device round trip later. Only a power cut
         of this host in between can lose it, and the device then looks held with no record,
         which the fallback values cover."""
+        text = record.model_dump_json(indent=2)
         try:
-            _write_atomically(self._path, record.model_dump_json(indent=2), sync=False)
+            if sync:
+                await asyncio.to_thread(_write_atomically, self._path, text)
+            else:
+                _write_atomically(self._path, text, sync=False)
         except OSError as err:
             raise HoldFileError(f"cannot write {self._path}: {err}") from err
         self._record = record
