@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -51,7 +52,15 @@ class ShellyPush(AsyncClosing):
     """The device's topics under `prefix` (its MQTT `topic_prefix`), routed on `bus` at once,
     so build it before the bus runs. Set `on_reading` to the bridge's `poll_now`."""
 
-    def __init__(self, bus: Bus, device_id: str, prefix: str, *, max_silence: float) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        device_id: str,
+        prefix: str,
+        *,
+        max_silence: float,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.online_topic = f"{prefix}/online"
         self.em_topic = f"{prefix}/status/em:0"
         self.emdata_topic = f"{prefix}/status/emdata:0"
@@ -59,6 +68,7 @@ class ShellyPush(AsyncClosing):
         self._bus = bus
         self._event_topic = bus.topics.event(device_id)
         self._max_silence = max_silence
+        self._clock = clock  # the readings' time stamps, as the polling clients take them
         self._online: bool | None = None  # None: the device has not said yet
         self._em: EMStatus | None = None
         self._em_at = 0.0  # time.monotonic() when `_em` came
@@ -87,7 +97,7 @@ class ShellyPush(AsyncClosing):
             raise DeviceTimeoutError(
                 f"{self.em_topic}: no push for {silent:.0f} s (max_silence {self._max_silence:g} s)"
             )
-        return meter_state(self._em, self._data, utcnow())
+        return meter_state(self._em, self._data, self._clock())
 
     async def _on_online(self, topic: str, payload: bytes) -> None:
         value = payload.strip()
