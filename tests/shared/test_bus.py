@@ -1,0 +1,61 @@
+"""The bus's publish writes to the socket in the call itself, and still delivers what the
+kernel does not take at once. Both against the test suite's Mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Coroutine
+from typing import Any
+
+from support.broker import Broker
+from support.mqtt import WAIT, bus_settings, observer, running
+from wattbus.bus import Bus
+from wattbus.topics import CONTROLLER_ID
+
+
+def finishes_without_yielding(coro: Coroutine[Any, Any, None]) -> bool:
+    """Run `coro` up to its first suspension: True when it completed without one."""
+    try:
+        coro.send(None)
+    except StopIteration:
+        return True
+    coro.close()
+    return False
+
+
+async def test_a_qos0_publish_is_sent_by_the_call_itself(broker: Broker) -> None:
+    """Handing the packet to a later turn of the loop costs a wake-up and two epoll changes
+    on every command's path (bench/latency.py); a QoS 0 publish is done when written."""
+    bus = Bus(bus_settings(broker, "controller", discovery=False), CONTROLLER_ID)
+    topic = bus.topics.state(CONTROLLER_ID)
+    async with observer(broker) as seen, running(bus.run()):
+        await asyncio.wait_for(bus.connected.wait(), WAIT)
+        mark = seen.mark()
+        assert finishes_without_yielding(bus.publish(topic, b"now"))
+        message = await seen.wait_for(topic, after=mark)
+        assert message.payload == b"now"
+
+
+async def test_what_the_socket_does_not_take_at_once_is_sent_when_it_drains(
+    own_broker: Broker,
+) -> None:
+    """The broker is stopped while the publish starts, so the kernel takes only part of it;
+    the rest must go once the broker reads again, as it did before the send moved."""
+    assert own_broker.process is not None
+    bus = Bus(bus_settings(own_broker, "controller", discovery=False), CONTROLLER_ID)
+    topic = bus.topics.state(CONTROLLER_ID)
+    big = bytes(range(256)) * (16 * 1024)  # 4 MiB: a stopped reader's socket takes far less
+    async with observer(own_broker) as seen, running(bus.run()):
+        await asyncio.wait_for(bus.connected.wait(), WAIT)
+        mark = seen.mark()
+        own_broker.process.send_signal(signal.SIGSTOP)
+        try:
+            publishing = asyncio.create_task(bus.publish(topic, big))
+            await asyncio.sleep(0)  # one turn of the loop: the task writes what it can
+            assert not publishing.done()
+        finally:
+            own_broker.process.send_signal(signal.SIGCONT)
+        await asyncio.wait_for(publishing, WAIT)
+        message = await seen.wait_for(topic, after=mark)
+        assert message.payload == big
