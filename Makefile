@@ -3,13 +3,14 @@ SHELL := /bin/bash
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint typecheck pytest bench broker-users clean
+.PHONY: help demo test lint typecheck pytest bench broker-users image-check clean
 
 help:
 	@echo "make demo          the simulated household, live in the terminal (make demo SPEED=20)"
 	@echo "make test          lint, type check and the whole test suite (real Mosquitto)"
 	@echo "make bench         latency, detection time and memory figures"
 	@echo "make broker-users  create the Mosquitto users and passwords for docker compose"
+	@echo "make image-check   build the image and run compose against the simulated devices"
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv .tools
@@ -42,6 +43,10 @@ bench: .venv/.synced
 
 broker-users:
 	scripts/broker-users
+
+# Needs a container engine (Docker, or Podman's Docker API) with the compose plugin; not in `test`.
+image-check: .venv/.synced
+	$(UV) run pytest -m container tests/deploy/test_containers.py
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
