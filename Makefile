@@ -45,8 +45,9 @@ broker-users:
 	scripts/broker-users
 
 # Needs a container engine (Docker, or Podman's Docker API) with the compose plugin; not in `test`.
+# IMAGE=<image>: check that image (a release, an arm64 build) instead of building one.
 image-check: .venv/.synced
-	$(UV) run pytest -m container tests/deploy/test_containers.py
+	IMAGE_CHECK_IMAGE=$(IMAGE) $(UV) run pytest -m container tests/deploy/test_containers.py
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

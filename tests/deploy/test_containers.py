@@ -8,6 +8,10 @@ what must change to stay on loopback changes, in an override file: every contain
 host's network, and the broker listens on 127.0.0.1 on a free port instead of 1883 on every
 interface. The fake Shelly and the fake Zendure run in this process, on loopback, and an EV
 session must hold the battery and give it back its settings, as in tests/e2e.
+
+`IMAGE_CHECK_IMAGE=<image>` checks an image built or pulled before instead of building one:
+a release, or another architecture's build (an arm64 image runs on an amd64 machine under QEMU's
+binfmt emulation), so the Raspberry Pi's image can be checked end to end.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -40,6 +45,8 @@ COPIED = (
 )  # fmt: skip
 COPIED_DIRS = ("shared", "services", "mosquitto", "scripts")
 SERVICES = ("mosquitto", "controller", "shelly", "zendure")
+GIVEN = os.environ.get("IMAGE_CHECK_IMAGE")  # an image to check instead of building one
+BUILT = "wattbus:image-check"
 
 
 def run(*args: str, cwd: Path, timeout: float = SEEN) -> str:
@@ -87,7 +94,7 @@ def project(tmp: Path, broker_port: int, shelly_port: int, zendure_port: int) ->
         "WATTBUS_ZENDURE_POLL_INTERVAL=1\n"
         "WATTBUS_CONTROLLER_CONFIRM=1\n"
         "WATTBUS_CONTROLLER_RELEASE=2\n"
-        "WATTBUS_IMAGE=wattbus:image-check\n"
+        f"WATTBUS_IMAGE={GIVEN or BUILT}\n"
     )
     (root / ".env").write_text(env)
     run(str(root / "scripts" / "broker-users"), cwd=root)
@@ -159,7 +166,8 @@ class Stack:
         if self.kind == "podman":
             pump.start()
         try:
-            await asyncio.to_thread(self.compose, "up", "-d", "--build", timeout=UP)
+            how = ("--no-build", "--pull", "never") if GIVEN else ("--build",)
+            await asyncio.to_thread(self.compose, "up", "-d", *how, timeout=UP)
             yield
         except BaseException:
             with contextlib.suppress(Exception):
