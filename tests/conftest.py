@@ -6,8 +6,13 @@ from pathlib import Path
 import pytest
 from support.broker import Broker
 from support.home import Home
-from wattbus_simulator.fake_shelly import ShellyPhase, ShellyPro3EMState, start_fake_shelly
-from wattbus_simulator.fake_zendure import ZendureState, start_fake_zendure
+from wattbus_simulator.fake_shelly import (
+    FakeShelly,
+    ShellyPhase,
+    ShellyPro3EMState,
+    start_fake_shelly,
+)
+from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
 
 
 @pytest.fixture(scope="session")
@@ -29,17 +34,27 @@ def own_broker(tmp_path: Path) -> Iterator[Broker]:
 
 
 @pytest.fixture
-async def home(own_broker: Broker, tmp_path: Path) -> AsyncIterator[Home]:
+async def devices() -> AsyncIterator[tuple[FakeShelly, FakeZendure]]:
+    """A house at 450 W and a battery at minSoc 15 %, outputLimit 800 W, on loopback."""
     meter = ShellyPro3EMState(phases=[ShellyPhase(act_power=150.0) for _ in range(3)])
     battery = ZendureState()
     battery.properties.update(minSoc=150, outputLimit=800)
     shelly = await start_fake_shelly(meter)
     zendure = await start_fake_zendure(battery)
-    h = Home(own_broker, shelly, zendure, tmp_path)
+    try:
+        yield shelly, zendure
+    finally:
+        await shelly.close()
+        await zendure.close()
+
+
+@pytest.fixture
+async def home(
+    own_broker: Broker, devices: tuple[FakeShelly, FakeZendure], tmp_path: Path
+) -> AsyncIterator[Home]:
+    h = Home(own_broker, *devices, tmp_path)
     try:
         yield h
     finally:
         for p in h.procs.values():
             p.stop()
-        await shelly.close()
-        await zendure.close()

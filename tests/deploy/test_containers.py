@@ -32,9 +32,10 @@ import aiomqtt
 import pytest
 import yaml
 from support.broker import REPO, free_port
+from support.home import battery_held, battery_released, set_house_power
 from support.mqtt import Observer, observing
-from wattbus_simulator.fake_shelly import ShellyPhase, ShellyPro3EMState, start_fake_shelly
-from wattbus_simulator.fake_zendure import ZendureState, start_fake_zendure
+from wattbus_simulator.fake_shelly import FakeShelly
+from wattbus_simulator.fake_zendure import FakeZendure
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(1200)]
 
@@ -129,8 +130,7 @@ class Stack:
     def __init__(self, root: Path, kind: str) -> None:
         self.root = root
         self.kind = kind
-        self.name = f"wattbus-check-{root.parent.name[-8:].lower()}"
-        self.name = re.sub(r"[^a-z0-9-]", "-", self.name)
+        self.name = re.sub(r"[^a-z0-9-]", "-", f"wattbus-check-{root.parent.name.lower()}")
 
     def compose(self, *args: str, timeout: float = SEEN) -> str:
         files = ("-f", "compose.yaml", "-f", "compose.check.yaml")
@@ -189,45 +189,34 @@ async def homeassistant(root: Path, port: int) -> AsyncIterator[Observer]:
         yield seen
 
 
-async def test_compose_up_runs_the_suite_from_the_image(tmp_path: Path) -> None:
+async def test_compose_up_runs_the_suite_from_the_image(
+    devices: tuple[FakeShelly, FakeZendure], tmp_path: Path
+) -> None:
     kind = engine()
-    meter = ShellyPro3EMState(phases=[ShellyPhase(act_power=150.0) for _ in range(3)])
-    battery = ZendureState()
-    battery.properties.update(minSoc=150, outputLimit=800)
-    shelly = await start_fake_shelly(meter)
-    zendure = await start_fake_zendure(battery)
+    shelly, zendure = devices
     broker_port = free_port()
     root = project(tmp_path, broker_port, shelly.port, zendure.port)
     stack = Stack(root, kind)
-    try:
-        async with stack.up():
-            async with homeassistant(root, broker_port) as seen:
-                for device in ("controller", "grid-meter", "zendure"):
-                    await seen.wait_for(
-                        f"wattbus/{device}/availability", lambda m: m.text == "online", within=SEEN
-                    )
-                state = "wattbus/zendure/state"
-                await seen.wait_for(state, lambda m: m.json["min_soc"] == 15.0, within=SEEN)
+    async with stack.up(), homeassistant(root, broker_port) as seen:
+        for device in ("controller", "grid-meter", "zendure"):
+            await seen.wait_for(
+                f"wattbus/{device}/availability", lambda m: m.text == "online", within=SEEN
+            )
+        state = "wattbus/zendure/state"
+        await seen.wait_for(state, lambda m: m.json["min_soc"] == 15.0, within=SEEN)
 
-                for phase in meter.phases:
-                    phase.act_power = 3000.0
-                await seen.wait_for(state, lambda m: bool(m.json.get("hold")), within=SEEN)
-                assert battery.properties["minSoc"] == 1000
+        set_house_power(shelly, 9000)
+        await seen.wait_for(state, battery_held, within=SEEN)
+        assert zendure.state.properties["minSoc"] == 1000
 
-                for phase in meter.phases:
-                    phase.act_power = 200.0
-                mark = seen.mark()
-                await seen.wait_for(
-                    state, lambda m: not m.json.get("hold"), after=mark, within=SEEN
-                )
-                assert battery.properties["minSoc"] == 150
-                assert battery.properties["outputLimit"] == 800
+        set_house_power(shelly, 600)
+        mark = seen.mark()
+        await seen.wait_for(state, battery_released, after=mark, within=SEEN)
+        assert zendure.state.properties["minSoc"] == 150
+        assert zendure.state.properties["outputLimit"] == 800
 
-            for service in SERVICES:
-                async with asyncio.timeout(SEEN):
-                    while (status := await asyncio.to_thread(stack.health, service)) != "healthy":
-                        assert status in ("starting", "healthy"), f"{service}: {status}"
-                        await asyncio.sleep(1.0)
-    finally:
-        await shelly.close()
-        await zendure.close()
+        for service in SERVICES:
+            async with asyncio.timeout(SEEN):
+                while (status := await asyncio.to_thread(stack.health, service)) != "healthy":
+                    assert status in ("starting", "healthy"), f"{service}: {status}"
+                    await asyncio.sleep(1.0)

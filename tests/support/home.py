@@ -27,8 +27,7 @@ class Home:
     procs: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def set_house_power(self, watts: float) -> None:
-        for phase in self.shelly.state.phases:
-            phase.act_power = watts / 3
+        set_house_power(self.shelly, watts)
 
     def service(self, name: str, **env: str) -> ServiceProcess:
         user = {"shelly": "grid-meter"}.get(name, name)
@@ -62,6 +61,11 @@ class Home:
             for w in self.zendure.state.writes
             if "minSoc" in w.get("properties", {})
         ]
+
+
+def set_house_power(shelly: FakeShelly, watts: float) -> None:
+    for phase in shelly.state.phases:
+        phase.act_power = watts / 3
 
 
 def battery_held(m: Msg) -> bool:
