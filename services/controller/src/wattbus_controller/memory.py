@@ -37,7 +37,7 @@ def load(path: Path) -> Memory:
 
 
 def save(path: Path, memory: Memory) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Into an existing folder (the controller makes it once)."""
     tmp = path.with_suffix(".tmp")
     tmp.write_text(memory.model_dump_json())
     os.replace(tmp, path)

@@ -4,6 +4,7 @@ decision to the batteries as leased holds, renewed well before they run out."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable
@@ -75,6 +76,8 @@ class Controller:
         self.settings = settings
         self.clock = clock
         self.path = settings.state_dir / "controller.json"
+        with contextlib.suppress(OSError):  # made once; if it cannot be, each save says so
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.memory = store.load(self.path)
         self.meter: MeterState | None = None
         self.batteries: dict[str, BatteryState | None] = dict.fromkeys(settings.batteries)
@@ -146,7 +149,7 @@ class Controller:
             asserted = set(self.memory.asserted)
             for battery_id in self.settings.batteries:
                 await self._carry_out(battery_id, decision.hold, asserted, now)
-            await self._remember(guard=guard, asserted=frozenset(asserted))
+            self._remember(guard=guard, asserted=frozenset(asserted))
             state = ControllerState(
                 ts=now,
                 mode=gs.mode,
@@ -194,13 +197,14 @@ class Controller:
         self.sent[battery_id] = (hold, now)
         log.info("%s: %s", battery_id, "hold" if hold else "release")  # after: not in its way
 
-    async def _remember(self, **changes: object) -> None:
-        """Persist off the event loop; the command that made the change is already sent
-        (a crash before this line is covered by the lease)."""
+    def _remember(self, **changes: object) -> None:
+        """Persist after the command that made the change is sent (a crash before this line
+        is covered by the lease). On the loop: a small write and a rename, unsynced, cost less
+        than waking a worker thread for them while the bridge is busy with the command."""
         updated = self.memory.model_copy(update=changes)
         if updated != self.memory:
             self.memory = updated
-            await asyncio.to_thread(store.save, self.path, updated)
+            store.save(self.path, updated)
 
     async def _on_set(self, topic: str, payload: bytes) -> None:
         set_topic = self.bus.topics.set(CONTROLLER_ID)
@@ -211,7 +215,7 @@ class Controller:
             await self._event(EventKind.REJECTED, topic, str(err), err.command_id)
             return
         changes = command.model_dump(exclude_none=True, exclude={"id"})
-        await self._remember(**changes)
+        self._remember(**changes)
         await self._event(EventKind.APPLIED, topic, None, command.id, changes)
         await self.evaluate()
 
