@@ -4,8 +4,12 @@ battery. Also the simulated home's physics, which the demo and the bench rely on
 from __future__ import annotations
 
 import os
+import pty
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +33,56 @@ def test_demo_shows_an_ev_session_holding_the_battery(broker: str, tmp_path: Pat
     assert "EV charging: True" in result.stdout
     expected = "mosquitto" if broker == "mosquitto" else "amqtt"
     assert expected in result.stdout
+
+
+def test_ctrl_c_stops_the_demo_cleanly(tmp_path: Path) -> None:
+    """As in a terminal: Ctrl-C reaches the whole foreground group, the local broker included.
+    The demo must stop without a traceback or an asyncio complaint, and exit 0."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATTBUS_")}
+    leader, terminal = pty.openpty()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "wattbus", "demo", "--speed", "30"],
+        stdin=terminal, stdout=terminal, stderr=terminal, cwd=tmp_path, env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    os.close(terminal)
+    screen = b""
+    try:
+        screen += read_until(leader, b"EV charging: True", within=60)
+        os.killpg(demo.pid, signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
+        screen += read_until(leader, None, within=5)
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait()
+        os.close(leader)
+    text = screen.decode(errors="replace")
+    assert "Traceback" not in text, text[-3000:]
+    assert "never retrieved" not in text, text[-3000:]
+
+
+def read_until(fd: int, wanted: bytes | None, within: float) -> bytes:
+    """What the terminal shows until `wanted` appears, or (None) until the program closes it."""
+    got = b""
+    deadline = time.monotonic() + within
+    while wanted is None or wanted not in got:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            if wanted is None:
+                return got
+            raise AssertionError(f"{wanted!r} not shown within {within} s: {got[-2000:]!r}")
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: every process holding the terminal has exited
+            return got
+        if not chunk:
+            return got
+        got += chunk
+    return got
 
 
 def household(**kw: object) -> Household:

@@ -54,15 +54,18 @@ async def local_broker(*, embedded: bool = False) -> AsyncIterator[tuple[int, st
                 f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
                 "set_tcp_nodelay true\n"
             )
+            # in a session of its own: Ctrl-C in the terminal reaches the whole foreground
+            # group, and the broker must outlive the clients' goodbyes, then stop last
             proc = await asyncio.create_subprocess_exec(
                 binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
             try:
                 await _wait_open(port)
                 yield port, "mosquitto"
             finally:
-                proc.terminate()
+                with contextlib.suppress(ProcessLookupError):  # it may have died on its own
+                    proc.terminate()
                 await proc.wait()
         return
     from amqtt.broker import Broker  # type: ignore[import-untyped]
