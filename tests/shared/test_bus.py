@@ -1,17 +1,20 @@
 """The bus's publish writes to the socket in the call itself, and still delivers what the
-kernel does not take at once. Both against the test suite's Mosquitto."""
+kernel does not take at once; a service stopped together with its broker stops quietly. All
+against the test suite's Mosquitto."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
-from support.broker import Broker
+from support.broker import Broker, password
 from support.mqtt import WAIT, bus_settings, observer, running
 from wattbus.bus import Bus
 from wattbus.topics import CONTROLLER_ID
+from wattbus_simulator.processes import ServiceProcess, bus_env
 
 
 def finishes_without_yielding(coro: Coroutine[Any, Any, None]) -> bool:
@@ -59,3 +62,24 @@ async def test_what_the_socket_does_not_take_at_once_is_sent_when_it_drains(
         await asyncio.wait_for(publishing, WAIT)
         message = await seen.wait_for(topic, after=mark)
         assert message.payload == big
+
+
+async def test_a_service_stopped_with_its_broker_logs_no_error(
+    own_broker: Broker, tmp_path: Path
+) -> None:
+    """A host shutting down stops every container at once. Losing the broker while stopping
+    is expected then, and must not leave an asyncio ERROR ("exception was never retrieved")."""
+    assert own_broker.process is not None
+    env = bus_env(own_broker.port, "controller", password("controller"))
+    env["WATTBUS_CONTROLLER_STATE_DIR"] = str(tmp_path / "state")
+    service = ServiceProcess("controller", env, tmp_path)
+    async with observer(own_broker) as seen:
+        service.start()
+        await seen.wait_for("wattbus/controller/availability", lambda m: m.text == "online")
+    assert service.process is not None
+    own_broker.process.terminate()
+    service.process.send_signal(signal.SIGTERM)
+    code = await asyncio.to_thread(service.process.wait, WAIT)
+    log = service.log.read_text()
+    assert code == 0, log
+    assert "ERROR" not in log, log
