@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from support.broker import Broker
 from support.broker import password as user_password
+from support.shelly_push import DEVICE_USER, PREFIX
 from wattbus_simulator.fake_shelly import (
     FakeShelly,
     ShellyPhase,
@@ -59,36 +60,21 @@ async def fake_auth(state: ShellyPro3EMState, password: str) -> AsyncIterator[Fa
     await server.close()
 
 
-DEVICE_USER = "shelly-devices"  # the Shelly devices' own broker user in mosquitto/acl
-
-
-@pytest.fixture
-def shelly_broker(own_broker: Broker) -> Broker:
-    """A broker per test: the device's retained `online` must not leak into the next test."""
-    return own_broker
-
-
-PREFIX = "shelly/grid-meter"  # the topic prefix set on the device for bridge grid-meter
 HOUR = 3600.0  # s: a periodic report or energy push that never comes within a test
 
 MakeDevice = Callable[..., FakeShellyMqtt]
 
 
 @pytest.fixture
-def device_login() -> tuple[str, str]:
-    """Username and password the Shelly devices log in with, for hand-written pushes."""
-    return DEVICE_USER, user_password(DEVICE_USER)
-
-
-@pytest.fixture
-async def make_device(shelly_broker: Broker, state: ShellyPro3EMState) -> AsyncIterator[MakeDevice]:
-    """Fake devices publishing `state` under PREFIX, not started; closed after the test."""
+async def make_device(own_broker: Broker, state: ShellyPro3EMState) -> AsyncIterator[MakeDevice]:
+    """Fake devices publishing `state` under PREFIX, not started; closed after the test. The
+    broker is the test's own: a device's retained `online` must not leak into the next test."""
     made: list[FakeShellyMqtt] = []
 
     def make(*, periodic: float = HOUR, energy_every: float = HOUR) -> FakeShellyMqtt:
         fake = FakeShellyMqtt(
             state,
-            shelly_broker.port,
+            own_broker.port,
             prefix=PREFIX,
             username=DEVICE_USER,
             password=user_password(DEVICE_USER),

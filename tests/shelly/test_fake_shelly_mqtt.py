@@ -8,19 +8,15 @@ from collections.abc import Callable
 import pytest
 from support.broker import Broker
 from support.mqtt import observer
+from support.shelly_push import EM, EMDATA, ONLINE
 from wattbus_simulator.fake_shelly import ShellyPro3EMState, em_status, emdata_status
 from wattbus_simulator.fake_shelly_mqtt import FakeShellyMqtt, moved
 
-PREFIX = "shelly/grid-meter"
-EM = f"{PREFIX}/status/em:0"
-EMDATA = f"{PREFIX}/status/emdata:0"
-ONLINE = f"{PREFIX}/online"
-
 
 async def test_on_connect_it_says_online_and_pushes_the_em_status(
-    shelly_broker: Broker, device: FakeShellyMqtt, state: ShellyPro3EMState
+    own_broker: Broker, device: FakeShellyMqtt, state: ShellyPro3EMState
 ) -> None:
-    async with observer(shelly_broker) as obs:
+    async with observer(own_broker) as obs:
         await device.start()
         online = await obs.wait_for(ONLINE)
         em = await obs.wait_for(EM)
@@ -32,9 +28,9 @@ async def test_on_connect_it_says_online_and_pushes_the_em_status(
 
 
 async def test_a_change_within_10_w_and_5_percent_is_not_pushed_a_larger_one_is(
-    shelly_broker: Broker, device: FakeShellyMqtt, state: ShellyPro3EMState
+    own_broker: Broker, device: FakeShellyMqtt, state: ShellyPro3EMState
 ) -> None:
-    async with observer(shelly_broker) as obs:
+    async with observer(own_broker) as obs:
         await device.start()
         await obs.wait_for(EM)
         mark = obs.mark()
@@ -67,12 +63,12 @@ def test_the_threshold_is_10_w_or_5_percent_of_the_last_push(
 
 
 async def test_it_pushes_periodically_without_a_change_and_energy_on_its_own_clock(
-    shelly_broker: Broker,
+    own_broker: Broker,
     make_device: Callable[..., FakeShellyMqtt],
     state: ShellyPro3EMState,
 ) -> None:
     fake = make_device(periodic=0.2, energy_every=0.2)
-    async with observer(shelly_broker) as obs:
+    async with observer(own_broker) as obs:
         await fake.start()
         first = await obs.wait_for(EM)
         again = await obs.wait_for(EM, after=obs.messages.index(first) + 1)
@@ -83,11 +79,11 @@ async def test_it_pushes_periodically_without_a_change_and_energy_on_its_own_clo
 
 
 async def test_stop_says_false_retained_and_start_says_true_again(
-    shelly_broker: Broker, device: FakeShellyMqtt
+    own_broker: Broker, device: FakeShellyMqtt
 ) -> None:
     await device.start()
     await device.stop()
-    async with observer(shelly_broker) as obs:
+    async with observer(own_broker) as obs:
         gone = await obs.wait_for(ONLINE)
         await device.start()
         back = await obs.wait_for(ONLINE, lambda m: m.text == "true")

@@ -15,6 +15,7 @@ import aiomqtt
 import pytest
 from support.broker import Broker, password
 from support.mqtt import Msg, Observer, bus_settings, observer, running
+from support.shelly_push import DEVICE_USER, EM, ONLINE
 from wattbus.service import run_service
 from wattbus_shelly.service import SERVICE, serve
 from wattbus_shelly.settings import ShellySettings
@@ -22,9 +23,6 @@ from wattbus_simulator.fake_shelly import ShellyPro3EMState
 from wattbus_simulator.fake_shelly_mqtt import FakeShellyMqtt
 from wattbus_simulator.processes import ServiceProcess, bus_env
 
-PREFIX = "shelly/grid-meter"
-EM = f"{PREFIX}/status/em:0"
-ONLINE = f"{PREFIX}/online"
 STATE = "wattbus/grid-meter/state"
 AVAILABILITY = "wattbus/grid-meter/availability"
 EVENT = "wattbus/grid-meter/event"
@@ -57,19 +55,19 @@ async def bridge(
 
 
 @pytest.fixture
-async def by_hand(
-    shelly_broker: Broker, device_login: tuple[str, str]
-) -> AsyncIterator[aiomqtt.Client]:
+async def by_hand(own_broker: Broker) -> AsyncIterator[aiomqtt.Client]:
     """A client with the devices' login, for pushes no real device would send."""
-    user, secret = device_login
-    async with aiomqtt.Client("127.0.0.1", shelly_broker.port, username=user, password=secret) as c:
+    secret = password(DEVICE_USER)
+    async with aiomqtt.Client(
+        "127.0.0.1", own_broker.port, username=DEVICE_USER, password=secret
+    ) as c:
         yield c
 
 
 async def test_a_push_is_published_at_once_in_wattbus_units_and_signs(
-    shelly_broker: Broker, device: FakeShellyMqtt
+    own_broker: Broker, device: FakeShellyMqtt
 ) -> None:
-    async with observer(shelly_broker) as obs, bridge(shelly_broker, obs):
+    async with observer(own_broker) as obs, bridge(own_broker, obs):
         await device.start()
         state = await obs.wait_for(STATE)
         await obs.wait_for(AVAILABILITY, online)
@@ -83,10 +81,8 @@ async def test_a_push_is_published_at_once_in_wattbus_units_and_signs(
     assert "energy_import" not in s and "energy_export" not in s  # no emdata:0 yet
 
 
-async def test_energy_counters_come_with_emdata(
-    shelly_broker: Broker, device: FakeShellyMqtt
-) -> None:
-    async with observer(shelly_broker) as obs, bridge(shelly_broker, obs):
+async def test_energy_counters_come_with_emdata(own_broker: Broker, device: FakeShellyMqtt) -> None:
+    async with observer(own_broker) as obs, bridge(own_broker, obs):
         await device.start()
         await obs.wait_for(STATE)
         await device.push_energy()
@@ -98,9 +94,9 @@ async def test_energy_counters_come_with_emdata(
 
 
 async def test_the_device_saying_false_is_offline_and_nothing_from_before_comes_back(
-    shelly_broker: Broker, device: FakeShellyMqtt, state: ShellyPro3EMState
+    own_broker: Broker, device: FakeShellyMqtt, state: ShellyPro3EMState
 ) -> None:
-    async with observer(shelly_broker) as obs, bridge(shelly_broker, obs):
+    async with observer(own_broker) as obs, bridge(own_broker, obs):
         await device.start()
         up = await obs.wait_for(AVAILABILITY, online)
         await device.stop()
@@ -118,9 +114,9 @@ async def test_the_device_saying_false_is_offline_and_nothing_from_before_comes_
 
 
 async def test_silence_longer_than_max_silence_is_offline_until_the_next_push(
-    shelly_broker: Broker, device: FakeShellyMqtt
+    own_broker: Broker, device: FakeShellyMqtt
 ) -> None:
-    async with observer(shelly_broker) as obs, bridge(shelly_broker, obs, max_silence=0.5):
+    async with observer(own_broker) as obs, bridge(own_broker, obs, max_silence=0.5):
         await device.start()  # then quiet: the house does not change
         up = await obs.wait_for(AVAILABILITY, online)
         down = await obs.wait_for(AVAILABILITY, offline, after=index(obs, up))
@@ -136,12 +132,12 @@ async def test_silence_longer_than_max_silence_is_offline_until_the_next_push(
 
 
 async def test_a_malformed_push_changes_nothing_and_is_reported_once_per_streak(
-    shelly_broker: Broker,
+    own_broker: Broker,
     device: FakeShellyMqtt,
     state: ShellyPro3EMState,
     by_hand: aiomqtt.Client,
 ) -> None:
-    async with observer(shelly_broker) as obs, bridge(shelly_broker, obs) as task:
+    async with observer(own_broker) as obs, bridge(own_broker, obs) as task:
         await device.start()
         first = await obs.wait_for(STATE)
         mark = index(obs, first)
@@ -174,13 +170,13 @@ async def test_a_malformed_push_changes_nothing_and_is_reported_once_per_streak(
 
 
 async def test_the_service_process_follows_the_device(
-    shelly_broker: Broker, device: FakeShellyMqtt, tmp_path: Path
+    own_broker: Broker, device: FakeShellyMqtt, tmp_path: Path
 ) -> None:
     """`wattbus run shelly` as its container runs it, no device address, only the broker."""
-    env = bus_env(shelly_broker.port, "grid-meter", password("grid-meter"))
+    env = bus_env(own_broker.port, "grid-meter", password("grid-meter"))
     env["WATTBUS_SHELLY_SOURCE"] = "mqtt"
     process = ServiceProcess("shelly", env, tmp_path)
-    async with observer(shelly_broker) as obs:
+    async with observer(own_broker) as obs:
         process.start()
         try:
             await obs.wait_for(AVAILABILITY, offline)  # up, and the device has said nothing
