@@ -114,13 +114,19 @@ class ControllerCommand(Command):
 
 
 class EventKind(StrEnum):
-    APPLIED = "applied"
-    REJECTED = "rejected"
-    ERROR = "error"
+    APPLIED = "applied"  # a command was carried out
+    REJECTED = "rejected"  # a command was refused; nothing changed
+    ERROR = "error"  # a device or a restore failed
+    NOTICE = "notice"  # something happened that a person would want to know (`code` says what)
 
 
 class Event(BaseModel):
-    """An answer to a command, or a device error; never retained."""
+    """An answer to a command, a device error, or a notice; never retained.
+
+    `code` is a stable, machine-readable name for notices and errors that are not answers to a
+    command (`ev_detected`, `lease_expired`, ...; docs/topics.md lists them), for Node-RED and
+    notifications to switch on; `reason` is the same in words; `data` carries the values
+    involved (what was restored, for example)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -130,3 +136,5 @@ class Event(BaseModel):
     topic: str | None = None
     command: dict[str, object] | None = None
     reason: str | None = None
+    code: str | None = None
+    data: dict[str, object] | None = None

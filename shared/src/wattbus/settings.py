@@ -8,8 +8,9 @@ names the environment variable, so a user knows what to fix.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
@@ -37,10 +38,24 @@ class FileSecretsSource(EnvSettingsSource):
             raise ValueError(f"{env_name}: cannot read {path}: {err.strerror}") from err
 
 
+_ONLY_GIVEN: ContextVar[bool] = ContextVar("only_given", default=False)
+
+
 class ServiceSettings(BaseSettings):
     """Base of every settings class: env first, then `*_FILE` secrets, then `.env`."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    @classmethod
+    def only(cls, **values: Any) -> Self:
+        """These values and the defaults, nothing from the environment, `.env` or files: for
+        the demo and the tests, which must not pick up a user's settings (or reach the devices
+        and broker those name)."""
+        token = _ONLY_GIVEN.set(True)
+        try:
+            return cls(**values)
+        finally:
+            _ONLY_GIVEN.reset(token)
 
     @classmethod
     def settings_customise_sources(
@@ -51,6 +66,8 @@ class ServiceSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if _ONLY_GIVEN.get():
+            return (init_settings,)
         return (init_settings, env_settings, FileSecretsSource(settings_cls), dotenv_settings)
 
 
