@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Coroutine
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from support.broker import Broker, password
 from support.mqtt import WAIT, bus_settings, observer, running
-from wattbus.bus import Bus
+from wattbus.bus import BACKOFF_FIRST, Bus, backoff_delays
 from wattbus.topics import CONTROLLER_ID
 from wattbus_simulator.processes import ServiceProcess, bus_env
 
@@ -83,3 +84,13 @@ async def test_a_service_stopped_with_its_broker_logs_no_error(
     log = service.log.read_text()
     assert code == 0, log
     assert "ERROR" not in log, log
+
+
+def test_reconnect_waits_are_capped_at_a_few_seconds() -> None:
+    """After a 20 s outage the old doubling without a useful cap kept services away for up to
+    31 s; bench/reconnect.py measures the time back after a real outage."""
+    waits = list(islice(backoff_delays(), 12))
+    assert waits[0] == BACKOFF_FIRST
+    assert waits == sorted(waits)
+    assert max(waits) <= 2.0
+    assert sum(waits[:6]) < 20  # a 20 s outage is covered by attempts, not by one long wait
