@@ -62,7 +62,7 @@ def test_health_fails_without_a_running_service(tmp_path: Path) -> None:
 
 
 async def test_pause_and_resume_from_the_command_line(home: Home) -> None:
-    env = bus_env(home.broker.port, "homeassistant", password("homeassistant"))
+    env = bus_env(home.broker.port, "cli", password("cli"))
     async with observer(home.broker) as obs:
         for name in ("shelly", "zendure", "controller"):
             home.service(name)
@@ -80,7 +80,7 @@ async def test_pause_and_resume_from_the_command_line(home: Home) -> None:
 
 
 def test_pause_without_a_controller_says_so(broker: Broker, tmp_path: Path) -> None:
-    env = bus_env(broker.port, "homeassistant", password("homeassistant"))
+    env = bus_env(broker.port, "cli", password("cli"))
     result = wattbus("pause", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "no answer from the controller" in result.stderr

@@ -88,14 +88,26 @@ def production_config(root: Path, broker: Broker) -> Path:
     return conf
 
 
-@pytest.fixture
-def home_broker(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker, Path]]:
+def started(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker, Path]]:
     broker_users(home_dir)
     b = Broker(tmp_path / "broker")
     b.workdir.mkdir()
     b.start(production_config(home_dir, b))
     yield b, home_dir
     b.stop()
+
+
+@pytest.fixture
+def home_broker(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker, Path]]:
+    yield from started(home_dir, tmp_path)
+
+
+@pytest.fixture
+def shelly_home_broker(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker, Path]]:
+    """The same, with the Shelly devices' user enabled as users.example describes."""
+    mosquitto = home_dir / "mosquitto"
+    (mosquitto / "users").write_text((mosquitto / "users.example").read_text() + "shelly-devices\n")
+    yield from started(home_dir, tmp_path)
 
 
 def client(broker: Broker, root: Path | None, user: str | None) -> aiomqtt.Client:
@@ -138,3 +150,48 @@ async def test_generated_logins_work_and_the_acl_keeps_a_bridge_to_its_topics(
     got = await homeassistant.wait_for("wattbus/zendure/state")
     assert got.payload == b'{"own":true}'
     assert [m.topic for m in homeassistant.messages] == ["wattbus/zendure/state"]
+
+
+async def test_no_user_can_take_over_a_services_connection(
+    shelly_home_broker: tuple[Broker, Path],
+) -> None:
+    """A second connection with a client id already in use pushes the first off the broker.
+    Bridge client ids are easy to guess, and the Shelly devices' shared password was enough to
+    kick the Zendure bridge off (commands lost, the battery held on). The broker now makes a
+    connection's client id its username."""
+    broker, root = shelly_home_broker
+    will = aiomqtt.Will("wattbus/zendure/availability", b"offline", qos=1, retain=True)
+    bridge = aiomqtt.Client(
+        "127.0.0.1", broker.port, username="zendure", identifier="wattbus-zendure", will=will,
+        password=(root / "secrets" / "zendure.password").read_text().strip(),
+    )  # fmt: skip
+    shelly_password = (root / "secrets" / "shelly-devices.password").read_text().strip()
+    async with bridge:
+        for stolen in ("wattbus-zendure", "zendure"):
+            intruder = aiomqtt.Client(
+                "127.0.0.1", broker.port, username="shelly-devices", password=shelly_password,
+                identifier=stolen,
+            )  # fmt: skip
+            async with intruder:
+                pass
+        async with client(broker, root, "homeassistant") as c, observing(c, "wattbus/#") as seen:
+            await bridge.publish("wattbus/zendure/state", b'{"still":"here"}', qos=1)
+            await seen.wait_for("wattbus/zendure/state")
+    # the will is retained: published at a takeover, it would be here before the state
+    topics = [m.topic for m in seen.messages]
+    assert "wattbus/zendure/availability" not in topics, "the bridge was pushed off"
+
+
+async def test_shelly_devices_read_nothing(shelly_home_broker: tuple[Broker, Path]) -> None:
+    """The devices' shared user may publish its readings and read nothing, not even the
+    `homeassistant/status` that a pattern gives every other user."""
+    broker, root = shelly_home_broker
+    async with (
+        client(broker, root, "shelly-devices") as device,
+        client(broker, root, "homeassistant") as homeassistant,
+    ):
+        await device.subscribe("homeassistant/status", qos=1)
+        await homeassistant.publish("homeassistant/status", b"online", qos=1)
+        # a round trip of the device's own: anything the broker sent it before is queued now
+        await device.publish("shelly/grid-meter/online", b"true", qos=1)
+        assert len(device.messages) == 0

@@ -56,7 +56,7 @@ async def test_service_and_cli_over_tls(tls_broker: tuple[Broker, Path], tmp_pat
                 async for message in watcher.messages:
                     if message.payload == b"online":
                         break
-            user = bus_env(broker.port, "homeassistant", password("homeassistant"))
+            user = bus_env(broker.port, "cli", password("cli"))
             status = await asyncio.to_thread(cli, user | tls, "status")
             assert status.returncode == 0, status.stderr
             assert "controller" in status.stdout and "online" in status.stdout

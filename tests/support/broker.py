@@ -13,7 +13,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 ACL = REPO / "mosquitto" / "acl"
-USERS = ("grid-meter", "zendure", "controller", "homeassistant", "shelly-devices")
+USERS = (
+    "grid-meter", "zendure", "controller", "homeassistant", "nodered", "cli", "owner",
+    "shelly-devices",
+)  # fmt: skip
 START_TIMEOUT = 10.0  # s for mosquitto to accept connections
 
 
@@ -49,6 +52,7 @@ class Broker:
             # as root, mosquitto would drop to user `mosquitto`, who cannot read our temp files
             f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
+            "use_username_as_clientid true\n"  # as in mosquitto/mosquitto.conf
             "set_tcp_nodelay true\n"
             "allow_anonymous false\n"
             f"password_file {passwd}\n"
