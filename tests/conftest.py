@@ -1,5 +1,10 @@
+"""The suite is sealed from the user's own settings: it reads no `WATTBUS_*` from the
+environment and no `.env` (the home guide's first step writes one in the checkout, naming real
+devices), and reaches no broker it did not start. Whatever a test needs, it passes itself."""
+
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,6 +18,22 @@ from wattbus_simulator.fake_shelly import (
     start_fake_shelly,
 )
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
+
+
+# Before any test, and before any subprocess inherits them.
+for _name in [n for n in os.environ if n.startswith("WATTBUS_")]:
+    del os.environ[_name]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def away_from_the_users_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run from an empty folder: a relative path anything resolves (settings' `.env`, the
+    default state folder `var`) lands there, not in the checkout, for the tests and for every
+    process they start without a folder of its own."""
+    before = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(before)
 
 
 @pytest.fixture(scope="session")

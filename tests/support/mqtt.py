@@ -33,7 +33,7 @@ class Msg:
 
 
 def bus_settings(broker: Broker, user: str, **extra: Any) -> BusSettings:
-    return BusSettings(
+    return BusSettings.only(
         mqtt_host="127.0.0.1",
         mqtt_port=broker.port,
         mqtt_username=user,
