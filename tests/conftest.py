@@ -19,7 +19,6 @@ from wattbus_simulator.fake_shelly import (
 )
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
 
-
 # Before any test, and before any subprocess inherits them.
 for _name in [n for n in os.environ if n.startswith("WATTBUS_")]:
     del os.environ[_name]

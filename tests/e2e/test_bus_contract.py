@@ -124,7 +124,8 @@ async def test_discovery_is_sent_again_when_home_assistant_comes_online(home: Ho
             config = await obs.wait_for(f"homeassistant/device/{device}/config")
             assert config.json["state_topic"] == f"wattbus/{device}/state"
         zendure = (await obs.wait_for("homeassistant/device/zendure/config")).json
-        assert zendure["cmps"]["hold"]["command_topic"] == "wattbus/zendure/set/hold"
+        assert zendure["cmps"]["held"]["default_entity_id"] == "binary_sensor.zendure_held"
+        assert "command_topic" not in zendure["cmps"]["held"]  # the controller owns holds
         assert zendure["cmps"]["soc"]["device_class"] == "battery"
         meter = (await obs.wait_for("homeassistant/device/grid-meter/config")).json
         assert meter["cmps"]["energy_import"]["state_class"] == "total_increasing"

@@ -43,6 +43,13 @@ class Entity:
     options: tuple[str, ...] = ()
     category: Literal["config", "diagnostic"] | None = None
     precision: int | None = None
+    # the component's id in the device's discovery, if not `key`: a new id for an entity that
+    # changes platform, so the old one is removed (see `removed_components`), not left behind
+    component_id: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.component_id or self.key
 
     @classmethod
     def power(cls, key: str, name: str) -> Entity:
@@ -51,11 +58,16 @@ class Entity:
                    state_class="measurement", precision=0)  # fmt: skip
 
     def component(self, topics: Topics, device_id: str) -> dict[str, Any]:
+        # The entity id, the same on every Home Assistant release: `default_entity_id` since
+        # 2025.10 (which warns about `object_id` and ignores it since 2026.4), `object_id`
+        # before. Without them a current release names it from device and entity names.
+        object_id = f"{device_id}_{self.id}".replace("-", "_")
         c: dict[str, Any] = {
             "p": self.platform,
             "name": self.name,
-            "unique_id": f"wattbus_{device_id}_{self.key}",
-            "object_id": f"{device_id}_{self.key}".replace("-", "_"),
+            "unique_id": f"wattbus_{device_id}_{self.id}",
+            "default_entity_id": f"{self.platform}.{object_id}",
+            "object_id": object_id,
         }
         if self.platform in ("binary_sensor", "switch"):
             c["value_template"] = f"{{{{ 'ON' if value_json.{self.key} else 'OFF' }}}}"
@@ -115,7 +127,7 @@ def device_config(
 ) -> dict[str, Any]:
     """The device's discovery payload. `removed` (component id -> platform) lists entities
     published before but no longer offered: Home Assistant drops a component sent with `p` only."""
-    cmps: dict[str, Any] = {e.key: e.component(topics, device.device_id) for e in entities}
+    cmps: dict[str, Any] = {e.id: e.component(topics, device.device_id) for e in entities}
     for key, platform in (removed or {}).items():
         cmps.setdefault(key, {"p": platform})
     return {
@@ -133,7 +145,7 @@ def removed_components(old_payload: bytes, entities: tuple[Entity, ...]) -> dict
     try:
         old = json.loads(old_payload)
         cmps = old["cmps"]
-        current = {e.key for e in entities}
+        current = {e.id for e in entities}
         return {
             k: str(v["p"])
             for k, v in cmps.items()

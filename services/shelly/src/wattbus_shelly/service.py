@@ -157,7 +157,9 @@ class ShellyDevice:
     @property
     def info(self) -> DeviceInfo:
         d = self.device
-        name = f"Grid meter {self.device_id}"
+        # the name the owner gave it in the Shelly app, else its model: never the wattbus id,
+        # which Home Assistant would repeat in every entity's name
+        name = f"Shelly {self.placeholder_model}"
         if d is None:
             return DeviceInfo(self.device_id, name, "Shelly", self.placeholder_model)
         return DeviceInfo(self.device_id, d.name or name, "Shelly", d.model, d.mac, d.ver)

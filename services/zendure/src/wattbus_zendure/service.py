@@ -36,7 +36,9 @@ ENTITIES = (
            writable=True, minimum=0, maximum=3200, step=10, category="config"),
     Entity("soc_set", "sensor", "Charge limit", unit="%", category="diagnostic"),
     Entity("input_limit", "sensor", "Input limit", unit="W", category="diagnostic"),
-    Entity("hold", "switch", "Hold (EV guard)", writable=True),
+    # Read-only: the controller owns holds (steer them with its mode). A switch here fought the
+    # controller, which undid it within a second.
+    Entity("hold", "binary_sensor", "Held by controller", component_id="held"),
     Entity("hold_route", "sensor", "Hold route", category="diagnostic"),
 )  # fmt: skip
 
