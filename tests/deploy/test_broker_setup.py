@@ -106,7 +106,8 @@ def home_broker(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker, Path]]
 def shelly_home_broker(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker, Path]]:
     """The same, with the Shelly devices' user enabled as users.example describes."""
     mosquitto = home_dir / "mosquitto"
-    (mosquitto / "users").write_text((mosquitto / "users.example").read_text() + "shelly-devices\n")
+    example = (mosquitto / "users.example").read_text()
+    (mosquitto / "users").write_text(example + "shelly-grid-meter\n")
     yield from started(home_dir, tmp_path)
 
 
@@ -165,11 +166,11 @@ async def test_no_user_can_take_over_a_services_connection(
         "127.0.0.1", broker.port, username="zendure", identifier="wattbus-zendure", will=will,
         password=(root / "secrets" / "zendure.password").read_text().strip(),
     )  # fmt: skip
-    shelly_password = (root / "secrets" / "shelly-devices.password").read_text().strip()
+    shelly_password = (root / "secrets" / "shelly-grid-meter.password").read_text().strip()
     async with bridge:
         for stolen in ("wattbus-zendure", "zendure"):
             intruder = aiomqtt.Client(
-                "127.0.0.1", broker.port, username="shelly-devices", password=shelly_password,
+                "127.0.0.1", broker.port, username="shelly-grid-meter", password=shelly_password,
                 identifier=stolen,
             )  # fmt: skip
             async with intruder:
@@ -187,7 +188,7 @@ async def test_shelly_devices_read_nothing(shelly_home_broker: tuple[Broker, Pat
     `homeassistant/status` that a pattern gives every other user."""
     broker, root = shelly_home_broker
     async with (
-        client(broker, root, "shelly-devices") as device,
+        client(broker, root, "shelly-grid-meter") as device,
         client(broker, root, "homeassistant") as homeassistant,
     ):
         await device.subscribe("homeassistant/status", qos=1)

@@ -1,6 +1,6 @@
 """The bridge with `source=mqtt`: the fake device's own MQTT client pushes, the real bridge
 (`serve`) reads it from the bus, both through the real Mosquitto and its ACL, as users
-`shelly-devices` and `grid-meter`."""
+`shelly-grid-meter` and `grid-meter`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
 import pytest
 from support.broker import Broker, password
 from support.mqtt import Msg, Observer, bus_settings, observer, running
-from support.shelly_push import DEVICE_USER, EM, ONLINE
+from support.shelly_push import EM, ONLINE
 from wattbus.service import run_service
 from wattbus_shelly.service import SERVICE, serve
 from wattbus_shelly.settings import ShellySettings
@@ -52,16 +51,6 @@ async def bridge(
         # The bus publishes availability only after its subscriptions are in place.
         await obs.wait_for(AVAILABILITY, after=mark)
         yield task
-
-
-@pytest.fixture
-async def by_hand(own_broker: Broker) -> AsyncIterator[aiomqtt.Client]:
-    """A client with the devices' login, for pushes no real device would send."""
-    secret = password(DEVICE_USER)
-    async with aiomqtt.Client(
-        "127.0.0.1", own_broker.port, username=DEVICE_USER, password=secret
-    ) as c:
-        yield c
 
 
 async def test_a_push_is_published_at_once_in_wattbus_units_and_signs(
@@ -135,20 +124,19 @@ async def test_a_malformed_push_changes_nothing_and_is_reported_once_per_streak(
     own_broker: Broker,
     device: FakeShellyMqtt,
     state: ShellyPro3EMState,
-    by_hand: aiomqtt.Client,
 ) -> None:
     async with observer(own_broker) as obs, bridge(own_broker, obs) as task:
         await device.start()
         first = await obs.wait_for(STATE)
         mark = index(obs, first)
-        await by_hand.publish(EM, b"not json", qos=1)
-        await by_hand.publish(EM, b'{"id": 0, "a_current": 1.0}', qos=1)
-        await by_hand.publish(ONLINE, b"maybe", qos=1)
+        await device.publish_raw(EM, b"not json")
+        await device.publish_raw(EM, b'{"id": 0, "a_current": 1.0}')
+        await device.publish_raw(ONLINE, b"maybe")
         await obs.wait_for(EVENT, lambda m: m.json["topic"] == ONLINE, after=mark)
         state.phases[0].act_power = 1000.0
         await device.push()
         good = await obs.wait_for(STATE, lambda m: m.json["power_l1"] == 1000.0, after=mark)
-        await by_hand.publish(EM, b"[]", qos=1)  # a new streak
+        await device.publish_raw(EM, b"[]")  # a new streak
         await obs.wait_for(EVENT, lambda m: m.json["topic"] == EM, after=index(obs, good))
         alive = not task.done()
         record = obs.messages[mark:]  # before the bridge's clean stop says offline

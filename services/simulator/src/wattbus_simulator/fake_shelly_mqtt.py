@@ -125,6 +125,11 @@ class FakeShellyMqtt(AsyncClosing):
             self.emdata_topic, _json(emdata_status(self.state)), qos=QOS
         )
 
+    async def publish_raw(self, topic: str, payload: bytes) -> None:
+        """Anything on any topic, from the device's own connection: what broken firmware might
+        send. (A second client with the device's login would push the device off the broker.)"""
+        await self._connected().publish(topic, payload, qos=QOS)
+
     async def _publish_em(self, em: Json) -> None:
         await self._connected().publish(self.em_topic, _json(em), qos=QOS)
         self._last, self._last_at = em, time.monotonic()
