@@ -9,9 +9,12 @@ passwd file that scripts/broker-users wrote from mosquitto/users.example.
 from __future__ import annotations
 
 import getpass
+import os
+import pwd
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -196,3 +199,55 @@ async def test_shelly_devices_read_nothing(shelly_home_broker: tuple[Broker, Pat
         # a round trip of the device's own: anything the broker sent it before is queued now
         await device.publish("shelly/grid-meter/online", b"true", qos=1)
         assert len(device.messages) == 0
+
+
+def has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture
+def system_broker(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker, Path]]:
+    """A Mosquitto outside Docker, as Debian runs it: started as root, serving as its own
+    `mosquitto` user, with the logins installed the way docs/running-at-home.md says."""
+    if os.geteuid() != 0 or not has_user("mosquitto"):
+        pytest.skip("needs root and a mosquitto user (Debian's mosquitto package)")
+    broker_users(home_dir)
+    etc = Path(tempfile.mkdtemp(prefix="wattbus-etc-"))  # like /etc/mosquitto: reachable by all
+    etc.chmod(0o755)
+    try:
+        for mode, name, target in (
+            ("0640", "passwd", "wattbus.passwd"),
+            ("0644", "acl", "wattbus.acl"),
+        ):
+            subprocess.run(
+                ["install", "-m", mode, "-o", "root", "-g", "mosquitto",
+                 home_dir / "mosquitto" / name, etc / target],
+                check=True,
+            )  # fmt: skip
+        b = Broker(tmp_path / "broker")
+        b.workdir.mkdir()
+        conf = etc / "wattbus.conf"
+        conf.write_text(
+            f"user mosquitto\nlistener {b.port} 127.0.0.1\nallow_anonymous false\n"
+            f"password_file {etc}/wattbus.passwd\nacl_file {etc}/wattbus.acl\nlog_dest stderr\n"
+        )
+        b.start(conf)
+        yield b, home_dir
+        b.stop()
+    finally:
+        shutil.rmtree(etc)
+
+
+async def test_outside_docker_the_guides_install_lets_mosquitto_read_the_logins(
+    system_broker: tuple[Broker, Path],
+) -> None:
+    """broker-users keeps mosquitto/passwd private (0600, yours); a Mosquitto serving as its
+    own user opens the copy the guide installs (0640, group mosquitto), not world-readable."""
+    broker, root = system_broker
+    async with client(broker, root, "homeassistant") as c, observing(c, "wattbus/#") as seen:
+        await seen.publish("wattbus/zendure/set", {"hold": True})
+        await seen.wait_for("wattbus/zendure/set")

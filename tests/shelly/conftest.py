@@ -25,7 +25,7 @@ ANSWERS = Path(__file__).parent / "fixtures" / "pro3em_answers.json"
 
 @pytest.fixture
 def answers() -> dict[str, Any]:
-    """Device answers with the DEVICES.md field names, keyed like `Shelly.GetStatus`."""
+    """Device answers with the device's own field names, keyed like `Shelly.GetStatus`."""
     data: dict[str, Any] = json.loads(ANSWERS.read_text())
     return data
 

@@ -1,38 +1,190 @@
-"""The demo as a new user runs it, with either broker: an EV session must visibly hold the
-battery. Also the simulated home's physics, which the demo and the bench rely on."""
+"""The demo as a new user runs it, in a terminal and piped, with either broker: an EV session
+must visibly hold the battery, whatever the user's own settings say. Also the simulated home's
+physics, which the demo and the bench rely on."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import aiomqtt
 import pytest
+from rich.console import Console
+from wattbus_simulator.demo_view import BrokerAccess, View
 from wattbus_simulator.fake_shelly import ShellyPro3EMState
 from wattbus_simulator.fake_zendure import ZendureState
+from wattbus_simulator.home import simulated_home
 from wattbus_simulator.household import EvSession, Household
 
+LINE_WAIT = 45.0  # s: generous on a loaded machine; each wait ends when its line is printed
+DEMO_TIMEOUT = 120  # s for a whole demo test, above pytest's default for the slow case
 
-@pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
-def test_demo_shows_an_ev_session_holding_the_battery(broker: str, tmp_path: Path) -> None:
-    args = ["demo", "--speed", "30", "--duration", "20"]
-    if broker == "embedded":
-        args.append("--embedded-broker")
+
+class DemoOutput:
+    """What a demo prints on a pipe, read line by line as it comes."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.lines: list[str] = []
+        self._partial = b""
+
+    def wait_for(self, wanted: str, within: float = LINE_WAIT) -> str:
+        """The first line printed so far, or within `within` s, that contains `wanted`."""
+        deadline = time.monotonic() + within
+        while True:
+            for line in self.lines:
+                if wanted in line:
+                    return line
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{wanted!r} not printed within {within} s: {self.lines}")
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                raise AssertionError(f"the demo ended without printing {wanted!r}: {self.lines}")
+            *complete, self._partial = (self._partial + chunk).split(b"\n")
+            self.lines += [c.decode() for c in complete]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATTBUS_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "wattbus", *args],
-        capture_output=True, text=True, timeout=90, cwd=tmp_path, env=env,
+    return env | extra
+
+
+@contextlib.contextmanager
+def demo_on_a_pipe(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[DemoOutput]:
+    """`wattbus demo --duration N` with stdout on a pipe, as under `docker logs` or CI; Ctrl-C
+    (SIGINT) at the end must stop it cleanly."""
+    errors = cwd / "demo.stderr"
+    with errors.open("wb") as err:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "wattbus", "demo", "--speed", "30", "--duration", "90", *args],
+            stdout=subprocess.PIPE, stderr=err, cwd=cwd, env=env or clean_env(),
+        )  # fmt: skip
+    assert demo.stdout is not None
+    try:
+        yield DemoOutput(demo.stdout.fileno())
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=30) == 0, errors.read_text()[-3000:]
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        demo.stdout.close()
+    assert "Traceback" not in errors.read_text(), errors.read_text()[-3000:]
+
+
+@pytest.mark.timeout(DEMO_TIMEOUT)
+@pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
+def test_without_a_terminal_the_demo_prints_each_decision_and_event(
+    broker: str, tmp_path: Path
+) -> None:
+    """Piped, a live view would print nothing until the end: one line per thing instead."""
+    args = ["--embedded-broker"] if broker == "embedded" else []
+    with demo_on_a_pipe(tmp_path, *args) as out:
+        header = out.wait_for("broker: ")
+        assert ("mosquitto on" if broker == "mosquitto" else "amqtt (embedded) on") in header
+        out.wait_for("grid-meter: online")
+        decision = out.wait_for("EV charging: True, holding zendure")
+        assert "decision: house" in decision and "above 5000 W for 3 s" in decision
+        out.wait_for("zendure applied: held via min_soc")
+
+
+@pytest.mark.timeout(DEMO_TIMEOUT)
+def test_the_demo_reads_nothing_of_the_users_settings(tmp_path: Path) -> None:
+    """A user's `.env` and `WATTBUS_*` name their own broker and devices. Each poison here would
+    stop the hold if the demo read it, and all point at loopback ports where nothing listens:
+    a broken seal fails here, visibly, and connects nowhere."""
+    (tmp_path / ".env").write_text(
+        "WATTBUS_CONTROLLER_THRESHOLD=100000\nWATTBUS_SHELLY_SOURCE=mqtt\n"
+    )
+    env = clean_env(
+        WATTBUS_MQTT_HOST="127.0.0.1", WATTBUS_MQTT_PORT="9",
+        WATTBUS_ZENDURE_HOST="127.0.0.1", WATTBUS_ZENDURE_PORT="9",
+        WATTBUS_ZENDURE_ID="poisoned", WATTBUS_SHELLY_ID="poisoned-meter",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "HOLD via min_soc" in result.stdout
-    assert "EV charging: True" in result.stdout
-    expected = "mosquitto" if broker == "mosquitto" else "amqtt"
-    assert expected in result.stdout
+    with demo_on_a_pipe(tmp_path, env=env) as out:
+        assert "127.0.0.1:9," not in out.wait_for("broker: ")
+        out.wait_for("grid-meter: online")
+        out.wait_for("above 5000 W for 3 s")
+        out.wait_for("zendure applied: held via min_soc")
+
+
+@pytest.mark.timeout(DEMO_TIMEOUT)
+async def test_the_demo_says_how_to_reach_its_broker_and_shows_the_guards_notices(
+    tmp_path: Path,
+) -> None:
+    """The printed commands work as printed (`uv run wattbus` is this interpreter's wattbus),
+    and a notice published on that broker is shown with its code, reason and values."""
+    with demo_on_a_pipe(tmp_path) as out:
+        host, port = re.findall(r"on ([\d.]+):(\d+),", out.wait_for("broker: "))[0]
+        assert "no login" in out.lines[0]
+        out.wait_for("grid-meter: online")  # the view is subscribed by now
+
+        status = out.wait_for("status: ").removeprefix("status: ")
+        status = status.replace("uv run wattbus", f"{sys.executable} -m wattbus")
+        shown = shell(status, tmp_path)
+        assert "grid-meter" in shown and "online" in shown
+
+        watch = out.wait_for("watch: ").removeprefix("watch:").strip()
+        assert watch.startswith(f"mosquitto_sub -h {host} -p {port} -t 'wattbus/#' -v")
+        assert "wattbus/" in shell(f"{watch} -C 1 -W 10", tmp_path)
+
+        notice = {
+            "ts": "2026-12-01T10:00:00Z", "kind": "notice", "code": "battery_released",
+            "reason": "EV session ended: battery restored", "data": {"min_soc": 15},
+        }  # fmt: skip
+        async with aiomqtt.Client(host, int(port)) as c:
+            await c.publish("wattbus/controller/event", json.dumps(notice), qos=1)
+        out.wait_for(
+            "controller NOTICE battery_released: EV session ended: battery restored (min_soc=15)"
+        )
+
+
+def shell(command: str, cwd: Path) -> str:
+    """A command line as the reader pastes it; its output."""
+    result = subprocess.run(
+        command, shell=True, cwd=cwd, env=clean_env(), capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+async def test_the_live_view_shows_availability_markers_and_notices() -> None:
+    """`[online]` is text to show, not rich markup; a notice stands in the event pane with its
+    reason, and an applied answer with the bridge's note."""
+    async with simulated_home() as home:
+        view = View(home, BrokerAccess("127.0.0.1", 1883, "mosquitto"))
+        view.take("wattbus/grid-meter/availability", b"online")
+        view.take("wattbus/zendure/availability", b"offline")
+        notice = {"kind": "notice", "code": "ev_detected", "reason": "house 9000 W above 5000 W"}
+        view.take("wattbus/controller/event", json.dumps(notice).encode())
+        applied = {"kind": "applied", "reason": "release: restored", "command": {"hold": False}}
+        view.take("wattbus/zendure/event", json.dumps(applied).encode())
+        console = Console(file=io.StringIO(), width=200, record=True)
+        console.print(view.render())
+    screen = console.export_text()
+    grid = next(line for line in screen.splitlines() if "grid " in line)
+    battery = next(line for line in screen.splitlines() if "battery " in line)
+    assert "[online]" in grid
+    assert "[offline]" in battery
+    assert "controller NOTICE ev_detected: house 9000 W above 5000 W" in screen
+    assert "zendure applied: release: restored" in screen
 
 
 def test_ctrl_c_stops_the_demo_cleanly(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The fake itself answers like DEVICES.md says, seen with a plain HTTP client."""
+"""The fake itself answers as zenSDK documents the device, seen with a plain HTTP client."""
 
 from __future__ import annotations
 

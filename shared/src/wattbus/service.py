@@ -19,6 +19,9 @@ from pydantic import ValidationError
 from wattbus.settings import BusSettings, ServiceSettings, describe_error
 
 CANCEL_AGAIN = 1.0  # s a stopping service has before it is cancelled once more
+# HTTP libraries that log every request at INFO: a bridge polling once a second would write
+# two lines a second that say nothing a user needs; their warnings still show
+QUIET_LOGGERS = ("httpx", "httpcore")
 
 
 class ConfigError(Exception):
@@ -61,11 +64,18 @@ def service(name: str) -> ServiceSpec | None:
     return None
 
 
+def quiet_http_loggers() -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def run_until_signalled(main: Coroutine[Any, Any, None], log_level: str = "INFO") -> None:
     """Run a service; SIGTERM (docker stop) and Ctrl-C cancel it so it can say `offline`."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if log_level.upper() != "DEBUG":  # asked for everything: the requests too
+        quiet_http_loggers()
 
     # What is loaded by now (modules, classes, pydantic's validators) lives as long as the
     # process. Frozen, the cycle collector stops walking it: a full collection over it took

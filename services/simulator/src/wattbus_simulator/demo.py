@@ -3,25 +3,25 @@
 The household runs `speed` times faster than real time, so an EV session of several minutes
 passes in under a minute; the services run at their real pace (1 s meter data), and the
 controller's release period is divided by `speed` so the end of the session shows too.
+
+Every settings object is built from the demo's own values only (`ServiceSettings.only`): a
+`.env` in the current folder or `WATTBUS_*` in the environment names a user's real devices and
+broker, and the demo must neither reach those nor behave differently because of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import tempfile
-from collections import deque
-from datetime import datetime
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import aiomqtt
-from rich.console import Group
+from rich.console import Console
 from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
+from wattbus.service import quiet_http_loggers
 from wattbus.settings import BusSettings
 from wattbus_controller.service import serve as serve_controller
 from wattbus_controller.settings import ControllerSettings
@@ -31,111 +31,73 @@ from wattbus_zendure.service import serve as serve_zendure
 from wattbus_zendure.settings import ZendureSettings
 
 from wattbus_simulator.broker import local_broker
+from wattbus_simulator.demo_view import BrokerAccess, Line, View
 from wattbus_simulator.home import SimulatedHome, simulated_home
 
+HOST = "127.0.0.1"
 RELEASE = 120.0  # the controller's release period at speed 1
-EVENTS_SHOWN = 8
+LIVE_REFRESH = 4  # redraws per second of the live view
 
 
-class View:
-    """What the bus says, as a person would want to watch it."""
-
-    def __init__(self, home: SimulatedHome, broker: str) -> None:
-        self.home = home
-        self.broker = broker
-        self.states: dict[str, dict[str, Any]] = {}
-        self.availability: dict[str, str] = {}
-        self.events: deque[str] = deque(maxlen=EVENTS_SHOWN)
-
-    def take(self, topic: str, payload: bytes) -> None:
-        parts = topic.split("/")
-        if len(parts) < 3:
-            return
-        device, kind = parts[1], parts[2]
-        with contextlib.suppress(ValueError):
-            if kind == "state":
-                self.states[device] = json.loads(payload)
-            elif kind == "availability":
-                self.availability[device] = payload.decode()
-            elif kind == "event":
-                e = json.loads(payload)
-                stamp = datetime.now().strftime("%H:%M:%S")
-                detail = e.get("reason") or e.get("command") or ""
-                self.events.appendleft(f"{stamp} {device}: {e.get('kind')} {detail}")
-
-    def render(self) -> Group:
-        grid = self.states.get("grid-meter", {})
-        bat = self.states.get("zendure", {})
-        ctl = self.states.get("controller", {})
-        ev = self.home.household.ev_power(self.home.sim_time)
-        t = Table.grid(padding=(0, 2))
-        t.add_column(style="bold")
-        t.add_column()
-        h = self.home
-        clock = f"{h.sim_time / 60:6.1f} min  (x{h.speed:g}, broker: {self.broker})"
-        t.add_row("simulated time", clock)
-        t.add_row("EV (simulated)", f"{'charging ' + format(ev, '.0f') + ' W' if ev else 'idle'}")
-        t.add_row(
-            "grid",
-            f"{grid.get('power', 0):8.0f} W   L1 {grid.get('power_l1', 0):6.0f}  "
-            f"L2 {grid.get('power_l2', 0):6.0f}  L3 {grid.get('power_l3', 0):6.0f}   "
-            f"[{self.availability.get('grid-meter', '?')}]",
-        )
-        hold = (
-            f"HOLD via {bat.get('hold_route')} until {str(bat.get('hold_expires', ''))[11:19]}"
-            if bat.get("hold")
-            else "normal"
-        )
-        t.add_row(
-            "battery",
-            f"{bat.get('soc', 0):5.0f} %  {bat.get('power', 0):6.0f} W  to home "
-            f"{bat.get('output_home_power', 0):5.0f} W  min SoC {bat.get('min_soc', '?')} %  "
-            f"limit {bat.get('output_limit', '?')} W  {hold}  "
-            f"[{self.availability.get('zendure', '?')}]",
-        )
-        t.add_row(
-            "controller",
-            f"mode {ctl.get('mode', '?')}  EV charging: {ctl.get('ev_charging', '?')}  "
-            f"house {ctl.get('house_power') or 0:.0f} W",
-        )
-        t.add_row("decision", str(ctl.get("reason", "waiting for the first meter reading")))
-        events = "\n".join(self.events) or "none yet"
-        return Group(
-            Panel(t, title="wattbus demo  (Ctrl-C to stop)"),
-            Panel(events, title="events on the bus"),
-        )
-
-
-async def watch(bus: BusSettings, view: View, live: Live) -> None:
+async def watch(bus: BusSettings, view: View, show: Callable[[Line | None], None]) -> None:
     async with aiomqtt.Client(bus.mqtt_host, bus.mqtt_port, identifier="wattbus-demo-view") as c:
         await c.subscribe(f"{bus.topic_prefix}/#")
         async for m in c.messages:
             if isinstance(m.payload, bytes):
-                view.take(str(m.topic), m.payload)
-                live.update(view.render())
+                show(view.take(str(m.topic), m.payload))
+
+
+def print_line(line: Line | None) -> None:
+    """Line mode: flushed at once, so a pipe or `docker logs` sees each line as it happens."""
+    if line is not None:
+        print(line.text, flush=True)
+
+
+async def run_services(
+    home: SimulatedHome,
+    port: int,
+    state: Path,
+    speed: float,
+    view: View,
+    show: Callable[[Line | None], None],
+) -> None:
+    bus = BusSettings.only(mqtt_host=HOST, mqtt_port=port, health_file=state / "health")
+    shelly = ShellySettings.only(host=HOST, port=home.shelly.port)
+    zendure = ZendureSettings.only(host=HOST, port=home.zendure.port, state_dir=state)
+    controller = ControllerSettings.only(release=max(5.0, RELEASE / speed), state_dir=state)
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(home.run())
+        tg.create_task(watch(bus, view, show))
+        tg.create_task(serve_shelly(shelly, bus))
+        tg.create_task(serve_zendure(zendure, bus))
+        tg.create_task(serve_controller(controller, bus))
+
+
+@contextlib.contextmanager
+def output(console: Console, view: View) -> Iterator[Callable[[Line | None], None]]:
+    """The live view on a terminal. Elsewhere (a pipe, `docker logs`, CI) a live view shows
+    nothing until the end: there, how to reach the broker, then one line per thing seen."""
+    if console.is_terminal:
+        with Live(view.render(), console=console, refresh_per_second=LIVE_REFRESH) as live:
+            yield lambda _: live.update(view.render())
+        return
+    for text in view.access.lines():
+        print(text, flush=True)
+    yield print_line
 
 
 async def run_demo(speed: float, duration: float | None, embedded_broker: bool = False) -> None:
+    console = Console()
     broker = local_broker(embedded=embedded_broker)
     async with broker as (port, kind), simulated_home(speed=speed) as home:
-        view = View(home, kind)
+        view = View(home, BrokerAccess(HOST, port, kind))
         with tempfile.TemporaryDirectory() as tmp:
             state = Path(tmp)
             logging.basicConfig(filename=state / "demo.log", level=logging.INFO, force=True)
-            bus = BusSettings(mqtt_host="127.0.0.1", mqtt_port=port, health_file=state / "health")
-            shelly = ShellySettings(host="127.0.0.1", port=home.shelly.port)
-            zendure = ZendureSettings(host="127.0.0.1", port=home.zendure.port, state_dir=state)
-            controller = ControllerSettings(release=max(5.0, RELEASE / speed), state_dir=state)
-            with (
-                contextlib.suppress(TimeoutError),
-                Live(view.render(), refresh_per_second=4) as live,
-            ):
-                async with asyncio.timeout(duration), asyncio.TaskGroup() as tg:
-                    tg.create_task(home.run())
-                    tg.create_task(watch(bus, view, live))
-                    tg.create_task(serve_shelly(shelly, bus))
-                    tg.create_task(serve_zendure(zendure, bus))
-                    tg.create_task(serve_controller(controller, bus))
+            quiet_http_loggers()
+            with contextlib.suppress(TimeoutError), output(console, view) as show:
+                async with asyncio.timeout(duration):
+                    await run_services(home, port, state, speed, view, show)
 
 
 def main(speed: float = 10.0, duration: float | None = None, embedded_broker: bool = False) -> None:

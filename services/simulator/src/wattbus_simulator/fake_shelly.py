@@ -1,4 +1,5 @@
-"""A fake Shelly Pro 3EM that answers over HTTP as the real device does (DEVICES.md section 1).
+"""A fake Shelly Pro 3EM that answers over HTTP as the real device does (see
+docs/devices/shelly-pro-3em.md).
 
 Gen2 firmware is built on the Mongoose OS RPC HTTP channel, and the fake follows that channel:
 - `GET /rpc/<Method>?id=0` and `POST /rpc/<Method>` answer the bare result object; an RPC error

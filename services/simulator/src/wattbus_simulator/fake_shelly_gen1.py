@@ -1,4 +1,4 @@
-"""A fake Gen1 Shelly 3EM: `GET /status` and `/emeter/<i>` behind HTTP Basic auth (DEVICES.md).
+"""A fake Gen1 Shelly 3EM: `GET /status` and `/emeter/<i>` behind HTTP Basic auth (docs/devices/).
 
 It takes the same `ShellyPro3EMState` as the Gen2 fake, so the simulated household can drive
 either meter. Only the metering part of `/status` is served; a real one has many more keys.

@@ -1,5 +1,5 @@
 """A Shelly Pro 3EM's own MQTT client, publishing as the device does with "Generic status update
-over MQTT" (`status_ntf`) on (DEVICES.md section 1, "Shelly-originated MQTT"):
+over MQTT" (`status_ntf`) on (docs/devices/shelly-pro-3em.md, "Push over MQTT"):
 
 - `<prefix>/online`: `true`, retained, on connect; the last will says `false`, retained, QoS 1;
 - `<prefix>/status/em:0`: the whole `EM.GetStatus` object, QoS 1, when a phase's or the total

@@ -1,4 +1,4 @@
-"""A Zendure SolarFlow answering zenSDK local HTTP the way docs/devices and DEVICES.md describe.
+"""A Zendure SolarFlow answering zenSDK local HTTP the way docs/devices/ describes it.
 
 Tests run the real client against it over loopback; the demo's household moves its numbers
 each tick (`ZendureState.set_measurements`). Everything is in device units: W, tenths of a
@@ -29,8 +29,8 @@ MIN_SOC_MAX = 1000
 
 
 def _default_properties() -> dict[str, int]:
-    """A SolarFlow 2400 AC at rest: every field of the DEVICES.md sample (a SolarFlow 800),
-    with the 2400 AC's own limits."""
+    """A SolarFlow 2400 AC at rest: every field of a public `/properties/report` sample (a
+    SolarFlow 800, in TimSoethout/home-assistant-zendure_local), with the 2400 AC's own limits."""
     return {
         "heatState": 0,
         "packInputPower": 0,

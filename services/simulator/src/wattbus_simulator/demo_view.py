@@ -1,0 +1,194 @@
+"""What the demo shows of the bus: a live view on a terminal, or, where there is none (a pipe,
+`docker logs`, CI), one line per decision, event and availability change.
+
+Whatever the bus says is shown as plain text and never read as rich markup, so a marker such as
+`[online]` reaches the screen instead of being taken for a style.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from wattbus_simulator.home import SimulatedHome
+
+EVENTS_SHOWN = 8
+
+# how each kind of event stands out in the pane; a notice is the guard telling a person
+# what it decided, so it is the loudest
+STYLES = {
+    "notice": "bold yellow",
+    "applied": "green",
+    "rejected": "magenta",
+    "error": "bold red",
+    "decision": "bold cyan",
+    "online": "green",
+    "offline": "red",
+}
+
+
+@dataclass(frozen=True)
+class BrokerAccess:
+    """How to reach the demo's broker from another terminal while the demo runs."""
+
+    host: str
+    port: int
+    kind: str
+
+    def lines(self) -> list[str]:
+        env = f"WATTBUS_MQTT_HOST={self.host} WATTBUS_MQTT_PORT={self.port}"
+        return [
+            f"broker: {self.kind} on {self.host}:{self.port}, no login (anonymous, loopback only)",
+            f"status: {env} uv run wattbus status",
+            f"watch:  mosquitto_sub -h {self.host} -p {self.port} -t 'wattbus/#' -v",
+        ]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One thing that happened on the bus, in words, and the kind it is (for its style)."""
+
+    text: str
+    kind: str
+
+    def styled(self) -> Text:
+        return Text(self.text, style=STYLES.get(self.kind, ""))
+
+
+def describe_event(device: str, event: dict[str, Any]) -> Line:
+    """A notice with its code, reason and values; any other event with the bridge's note."""
+    kind = str(event.get("kind"))
+    reason = event.get("reason")
+    if kind == "notice":
+        data = event.get("data")
+        values = ""
+        if isinstance(data, dict) and data:
+            values = " (" + ", ".join(f"{k}={v}" for k, v in data.items()) + ")"
+        return Line(f"{device} NOTICE {event.get('code')}: {reason or ''}{values}", kind)
+    detail = reason or event.get("command") or ""
+    return Line(f"{device} {kind}: {detail}", kind)
+
+
+def decision_key(state: dict[str, Any]) -> tuple[object, ...]:
+    """What makes a new decision; the reason's numbers change every reading and do not."""
+    return (
+        state.get("mode"),
+        state.get("ev_charging"),
+        tuple(state.get("holding") or ()),
+        "house_power" in state,
+    )
+
+
+class View:
+    """What the bus says, as a person would want to watch it."""
+
+    def __init__(self, home: SimulatedHome, access: BrokerAccess) -> None:
+        self.home = home
+        self.access = access
+        self.states: dict[str, dict[str, Any]] = {}
+        self.availability: dict[str, str] = {}
+        self.events: deque[Line] = deque(maxlen=EVENTS_SHOWN)
+
+    def take(self, topic: str, payload: bytes) -> Line | None:
+        """Note a message; the line to show for it, if it is a decision, an event or a change
+        of availability."""
+        parts = topic.split("/")
+        if len(parts) < 3:
+            return None
+        device, kind = parts[1], parts[2]
+        try:
+            if kind == "availability":
+                return self._availability(device, payload.decode())
+            if kind in ("state", "event"):
+                body = json.loads(payload)
+                if not isinstance(body, dict):
+                    return None
+                return self._state(device, body) if kind == "state" else self._event(device, body)
+        except ValueError:  # not UTF-8 or not JSON: nothing a person could read
+            return None
+        return None
+
+    def _availability(self, device: str, value: str) -> Line | None:
+        if self.availability.get(device) == value:
+            return None
+        self.availability[device] = value
+        return self._stamped(Line(f"{device}: {value}", value))
+
+    def _state(self, device: str, state: dict[str, Any]) -> Line | None:
+        before = self.states.get(device)
+        self.states[device] = state
+        if device != "controller" or (before and decision_key(before) == decision_key(state)):
+            return None
+        holding = ", ".join(state.get("holding") or ()) or "nothing"
+        text = f"decision: {state.get('reason')} (EV charging: {state.get('ev_charging')}, "
+        return self._stamped(Line(text + f"holding {holding})", "decision"))
+
+    def _event(self, device: str, event: dict[str, Any]) -> Line:
+        line = self._stamped(describe_event(device, event))
+        self.events.appendleft(line)
+        return line
+
+    @staticmethod
+    def _stamped(line: Line) -> Line:
+        return Line(f"{datetime.now():%H:%M:%S} {line.text}", line.kind)
+
+    def marker(self, device: str) -> Text:
+        value = self.availability.get(device, "?")
+        return Text(f"[{value}]", style=STYLES.get(value, ""))
+
+    def render(self) -> Group:
+        grid = self.states.get("grid-meter", {})
+        bat = self.states.get("zendure", {})
+        ctl = self.states.get("controller", {})
+        h = self.home
+        ev = h.household.ev_power(h.sim_time)
+        t = Table.grid(padding=(0, 2))
+        t.add_column(style="bold")
+        t.add_column()
+        t.add_row("simulated time", Text(f"{h.sim_time / 60:6.1f} min  (x{h.speed:g})"))
+        t.add_row("EV (simulated)", Text(f"charging {ev:.0f} W" if ev else "idle"))
+        t.add_row(
+            "grid",
+            Text.assemble(
+                f"{grid.get('power', 0):8.0f} W   L1 {grid.get('power_l1', 0):6.0f}  "
+                f"L2 {grid.get('power_l2', 0):6.0f}  L3 {grid.get('power_l3', 0):6.0f}   ",
+                self.marker("grid-meter"),
+            ),
+        )
+        hold = (
+            f"HOLD via {bat.get('hold_route')} until {str(bat.get('hold_expires', ''))[11:19]}"
+            if bat.get("hold")
+            else "normal"
+        )
+        t.add_row(
+            "battery",
+            Text.assemble(
+                f"{bat.get('soc', 0):5.0f} %  {bat.get('power', 0):6.0f} W  to home "
+                f"{bat.get('output_home_power', 0):5.0f} W  min SoC {bat.get('min_soc', '?')} %  "
+                f"limit {bat.get('output_limit', '?')} W  {hold}  ",
+                self.marker("zendure"),
+            ),
+        )
+        t.add_row(
+            "controller",
+            Text.assemble(
+                f"mode {ctl.get('mode', '?')}  EV charging: {ctl.get('ev_charging', '?')}  "
+                f"house {ctl.get('house_power') or 0:.0f} W  ",
+                self.marker("controller"),
+            ),
+        )
+        t.add_row("decision", Text(str(ctl.get("reason", "waiting for the first meter reading"))))
+        events = Text("\n").join(e.styled() for e in self.events) or Text("none yet")
+        return Group(
+            Panel(t, title="wattbus demo  (Ctrl-C to stop)"),
+            Panel(events, title="events on the bus"),
+            Panel(Text("\n".join(self.access.lines())), title="this demo's broker"),
+        )
