@@ -125,7 +125,7 @@ async def test_restart_keeps_the_hold_and_releases_once(
 async def test_firmware_refusing_min_soc_above_50_holds_by_output_limit(
     state: ZendureState, flow: SolarFlow, hold_file: Path
 ) -> None:
-    state.accepts_min_soc_above_50 = False
+    state.min_soc_above_50 = "ignored"
     holder = Holder(flow, hold_file)
     assert await holder.hold(LEASE, T0) is HoldRoute.OUTPUT_LIMIT
     assert state.properties["outputLimit"] == 0
@@ -139,7 +139,7 @@ async def test_firmware_refusing_min_soc_above_50_holds_by_output_limit(
 async def test_hold_applied_by_neither_route_restores_and_raises(
     state: ZendureState, flow: SolarFlow, hold_file: Path
 ) -> None:
-    state.accepts_min_soc_above_50 = False
+    state.min_soc_above_50 = "ignored"
     state.ignored = {"outputLimit"}
     holder = Holder(flow, hold_file)
     with pytest.raises(NotAppliedError):
@@ -210,7 +210,7 @@ async def test_user_settings_without_a_hold_go_to_the_device(
     assert await holder.set_output_limit(400, T0) is Setting.APPLIED
     assert state.properties["minSoc"] == 200
     assert state.properties["outputLimit"] == 400
-    state.accepts_min_soc_above_50 = False
+    state.min_soc_above_50 = "ignored"
     with pytest.raises(NotAppliedError):
         await holder.set_min_soc(80, T0)
 
@@ -292,7 +292,7 @@ async def test_a_device_that_reboots_mid_hold_is_held_again(
 async def test_keep_re_applies_the_output_limit_route(
     state: ZendureState, flow: SolarFlow, hold_file: Path
 ) -> None:
-    state.accepts_min_soc_above_50 = False
+    state.min_soc_above_50 = "ignored"
     holder = Holder(flow, hold_file)
     assert await holder.hold(LEASE, T0) is HoldRoute.OUTPUT_LIMIT
     state.properties["outputLimit"] = 800
