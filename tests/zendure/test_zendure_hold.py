@@ -46,7 +46,7 @@ async def test_hold_saves_then_sets_min_soc_100(
     assert await holder.hold(LEASE, T0) is HoldRoute.MIN_SOC
     assert state.properties["minSoc"] == 1000
     assert state.properties["outputLimit"] == 800
-    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0}
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0, "smart_mode": 1}
     assert holder.held and holder.route is HoldRoute.MIN_SOC
     assert holder.expires == at(LEASE)
     assert state.flash_writes == 0
@@ -74,7 +74,7 @@ async def test_second_hold_only_extends(
     assert await holder.hold(LEASE, at(30)) is HoldRoute.MIN_SOC
     assert len(state.writes) == writes
     assert holder.expires == at(30 + LEASE)
-    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0}
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0, "smart_mode": 1}
     assert Holder(flow, hold_file).expires == at(30 + LEASE)
 
 
@@ -161,7 +161,7 @@ async def test_restore_failing_while_device_down_keeps_the_record(
     with pytest.raises(DeviceConnectionError):
         await holder.expire(at(LEASE + 1))
     assert holder.held
-    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0}
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0, "smart_mode": 1}
     back = await start_fake_zendure(state, host=fake.host, port=fake.port, faults=fake.faults)
     try:
         assert await holder.expire(at(LEASE + 2)) is True
@@ -196,7 +196,7 @@ async def test_user_settings_during_a_hold_change_only_the_saved_values(
     assert await holder.set_output_limit(1200, at(6)) is Setting.DEFERRED
     assert len(state.writes) == writes
     assert state.properties["minSoc"] == 1000
-    assert saved_on_disk(hold_file) == {"min_soc": 30.0, "output_limit": 1200.0}
+    assert saved_on_disk(hold_file) == {"min_soc": 30.0, "output_limit": 1200.0, "smart_mode": 1}
     await holder.release(at(10))
     assert state.properties["minSoc"] == 300
     assert state.properties["outputLimit"] == 1200
@@ -245,7 +245,7 @@ async def test_hold_on_a_device_already_held_saves_the_fallback(
     state.properties["minSoc"] = 1000  # held by a run whose record was lost
     holder = Holder(flow, hold_file, fallback_min_soc=10)
     await holder.hold(LEASE, T0)
-    assert saved_on_disk(hold_file) == {"min_soc": 10.0, "output_limit": 800.0}
+    assert saved_on_disk(hold_file) == {"min_soc": 10.0, "output_limit": 800.0, "smart_mode": 1}
 
 
 async def test_annotate(flow: SolarFlow, hold_file: Path) -> None:
@@ -283,7 +283,7 @@ async def test_a_device_that_reboots_mid_hold_is_held_again(
     state.properties["minSoc"] = 150  # smartMode=1 values are lost: flash values return
     assert await holder.keep((await flow.report()).properties) is True
     assert state.properties["minSoc"] == 1000
-    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0}
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0, "smart_mode": 1}
     assert await holder.keep((await flow.report()).properties) is False
     await holder.release(at(1))
     assert state.properties["minSoc"] == 150
@@ -315,4 +315,52 @@ async def test_hold_saves_a_fresh_poll_without_reading_again(
     state.properties["minSoc"] = 200  # changed in the vendor's app after the poll
     holder = Holder(flow, hold_file)
     await holder.hold(LEASE, T0, known=polled)
-    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0}
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0, "smart_mode": 1}
+
+
+async def test_an_owner_at_smart_mode_0_gets_it_back_with_one_flash_write(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.properties["smartMode"] = 0
+    before = state.writable()
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    assert state.properties["smartMode"] == 1  # the hold itself lives in RAM
+    assert state.flash_writes == 0
+    assert saved_on_disk(hold_file) == {"min_soc": 15.0, "output_limit": 800.0, "smart_mode": 0}
+    assert await holder.release(at(10)) is Release.RESTORED
+    assert state.writable() == before
+    assert state.flash_writes == 1
+
+
+async def test_lease_expiry_restores_smart_mode_too(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.properties["smartMode"] = 0
+    before = state.writable()
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    assert await holder.expire(at(LEASE)) is True
+    assert state.writable() == before
+    assert state.flash_writes == 1
+
+
+async def test_a_version_1_record_still_loads_and_restores_in_ram(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.properties.update(minSoc=1000, outputLimit=800)  # held by the older bridge
+    record = {
+        "version": 1,
+        "saved": {"min_soc": 15.0, "output_limit": 800.0},
+        "route": "min_soc",
+        "since": T0.isoformat(),
+        "expires": at(LEASE).isoformat(),
+    }
+    await asyncio.to_thread(hold_file.write_text, json.dumps(record))
+    holder = Holder(flow, hold_file)
+    assert holder.held and holder.route is HoldRoute.MIN_SOC
+    assert holder.saved is not None and holder.saved.smart_mode is None
+    assert await holder.release(at(10)) is Release.RESTORED
+    assert state.properties["minSoc"] == 150
+    assert state.writes[-1]["properties"]["smartMode"] == 1  # the owner's mode is unknown
+    assert state.flash_writes == 0

@@ -9,6 +9,11 @@ The device is never trusted to have applied a write. Some firmware refuses `minS
 without saying so (it answers 200 and keeps the old value), so the hold falls back to
 `outputLimit` 0 and reports which route it used.
 
+Saved are all the settings a hold writes: `minSoc`, `outputLimit`, and `smartMode`, which goes
+with every write. The hold itself is written in RAM (smartMode 1); the restore carries the
+owner's own smartMode, so an owner at smartMode 0 gets one flash write per hold and the unit
+exactly as it was.
+
 No method reads a clock: the caller passes `now` (aware, UTC), which keeps this testable and
 lets a replay drive it.
 """
@@ -63,15 +68,19 @@ class Saved(BaseModel):
 
     min_soc: float  # %
     output_limit: float  # W
+    # the device's own smartMode (1 RAM, 0 flash); None in a version-1 record, or when the
+    # device did not report it: the restore is then written in RAM
+    smart_mode: Literal[0, 1] | None = None
 
 
 class HoldRecord(BaseModel):
     """The file's content. `route` is None between saving and a confirmed hold, so a crash
-    in that window still leaves a record that restores the saved settings."""
+    in that window still leaves a record that restores the saved settings. Version 1 (before
+    smartMode was saved) still loads, and is written back as version 2."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[1] = 1
+    version: Literal[1, 2] = 2
     saved: Saved
     route: HoldRoute | None
     since: AwareDatetime
@@ -145,7 +154,7 @@ class Holder:
         except OSError as err:
             raise HoldFileError(f"cannot read {self._path}: {err}") from err
         try:
-            self._record = HoldRecord.model_validate_json(text)
+            self._record = HoldRecord.model_validate_json(text).model_copy(update={"version": 2})
         except ValidationError as err:
             aside = self._path.with_name(self._path.name + ".corrupt")
             log.error("%s is not a hold record (%s); moved to %s", self._path, err, aside)
@@ -295,7 +304,8 @@ class Holder:
             else:
                 log.warning("outputLimit already 0 W with no hold record and no fallback: "
                             "the release will leave it there")  # fmt: skip
-        return Saved(min_soc=min_soc, output_limit=output_limit)
+        smart_mode = props.smart_mode if props.smart_mode in (0, 1) else None
+        return Saved(min_soc=min_soc, output_limit=output_limit, smart_mode=smart_mode)
 
     async def _apply(self, saved: Saved) -> HoldRoute:
         """Try minSoc 100 %, then outputLimit 0; keep whichever the device really applied."""
@@ -338,15 +348,28 @@ class Holder:
         return Release.FALLBACK
 
     async def _restore(self, saved: Saved) -> None:
-        await self._flow.write_settings(min_soc=saved.min_soc, output_limit=saved.output_limit)
-        await self._verify(min_soc=saved.min_soc, output_limit=saved.output_limit)
+        """Every saved setting, smartMode included: the owner's mode, not wattbus's."""
+        await self._flow.write_settings(
+            min_soc=saved.min_soc,
+            output_limit=saved.output_limit,
+            owners_smart_mode=saved.smart_mode,
+        )
+        await self._verify(
+            min_soc=saved.min_soc, output_limit=saved.output_limit, smart_mode=saved.smart_mode
+        )
 
     async def _verify(
-        self, *, min_soc: float | None = None, output_limit: float | None = None
+        self,
+        *,
+        min_soc: float | None = None,
+        output_limit: float | None = None,
+        smart_mode: int | None = None,
     ) -> None:
         """Read back: a 200 to a write does not mean the value was applied."""
         props = (await self._flow.report()).properties
         wrong = []
+        if smart_mode is not None and props.smart_mode != smart_mode:
+            wrong.append(f"smartMode {props.smart_mode} (wrote {smart_mode})")
         if min_soc is not None and not _close(props.min_soc_percent, min_soc, PERCENT_TOLERANCE):
             wrong.append(f"minSoc {props.min_soc_percent} % (wrote {min_soc} %)")
         if output_limit is not None and not _close(
