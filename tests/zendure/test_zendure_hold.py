@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from wattbus.commands import CommandError
 from wattbus.models import BatteryState, HoldRoute
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
 from wattbus_zendure.client import SolarFlow
@@ -210,9 +211,9 @@ async def test_user_settings_without_a_hold_go_to_the_device(
     assert await holder.set_output_limit(400, T0) is Setting.APPLIED
     assert state.properties["minSoc"] == 200
     assert state.properties["outputLimit"] == 400
-    state.min_soc_above_50 = "ignored"
+    state.ignored = {"outputLimit"}
     with pytest.raises(NotAppliedError):
-        await holder.set_min_soc(80, T0)
+        await holder.set_output_limit(500, T0)
 
 
 async def test_fallback_when_nothing_was_saved(
@@ -364,3 +365,22 @@ async def test_a_version_1_record_still_loads_and_restores_in_ram(
     assert state.properties["minSoc"] == 150
     assert state.writes[-1]["properties"]["smartMode"] == 1  # the owner's mode is unknown
     assert state.flash_writes == 0
+
+
+@pytest.mark.parametrize("held", [True, False])
+async def test_settings_the_device_would_refuse_are_refused_first(
+    state: ZendureState, flow: SolarFlow, hold_file: Path, held: bool
+) -> None:
+    holder = Holder(flow, hold_file)
+    if held:
+        await holder.hold(LEASE, T0)
+    before, writes, record = state.writable(), len(state.writes), on_disk(hold_file)
+    with pytest.raises(CommandError, match="0-50 %"):
+        await holder.set_min_soc(60, at(1))
+    with pytest.raises(CommandError, match="0-2400 W"):
+        await holder.set_output_limit(2500, at(2))  # above the unit's inverseMaxPower
+    assert state.writable() == before
+    assert len(state.writes) == writes
+    assert on_disk(hold_file) == record
+    assert await holder.set_min_soc(50, at(3)) in (Setting.APPLIED, Setting.DEFERRED)
+    assert await holder.set_output_limit(2400, at(4)) in (Setting.APPLIED, Setting.DEFERRED)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from wattbus.commands import CommandError
 from wattbus.models import BatteryState, HoldRoute
 
 from wattbus_zendure.client import SolarFlow
@@ -44,6 +45,9 @@ HELD_OUTPUT_LIMIT = 0.0  # W: no AC output, so nothing flows to the home (or the
 PERCENT_TOLERANCE = 0.05  # %: half the device's 0.1 % step
 WATT_TOLERANCE = 0.5  # W: the device works in whole watts
 AC_MODE_INPUT = 1  # charging from AC: outputLimit 0 is normal there, not a sign of a hold
+# %: what zenSDK documents for minSoc (0-500, tenths). Some firmware takes more (the hold's
+# 100 % relies on it where it can), but a user's value above this may be refused at release.
+USER_MIN_SOC_MAX = 50.0
 
 
 class Release(StrEnum):
@@ -242,17 +246,27 @@ class Holder:
 
     async def set_min_soc(self, percent: float, now: datetime) -> Setting:
         """The user's discharge floor: on the device now, or at release if held (writing it
-        now would end the hold, and the release would then overwrite it)."""
+        now would end the hold, and the release would then overwrite it).
+
+        Checked against what the device is documented to take before anything is said or
+        saved: a deferred value the device refuses at release would block the restore."""
         _check_now(now)
-        if not 0 <= percent <= 100:
-            raise ValueError(f"min_soc must be 0-100 %, not {percent!r}")
+        if not 0 <= percent <= USER_MIN_SOC_MAX:
+            raise CommandError(
+                f"min_soc {percent:g} % is outside what a SolarFlow takes "
+                f"(0-{USER_MIN_SOC_MAX:g} %)"
+            )
         return await self._set(min_soc=percent)
 
     async def set_output_limit(self, watts: float, now: datetime) -> Setting:
-        """The user's AC output limit, on the same terms as `set_min_soc`."""
+        """The user's AC output limit, on the same terms as `set_min_soc`: at most the
+        unit's own `inverseMaxPower`, which it reports."""
         _check_now(now)
-        if not (math.isfinite(watts) and watts >= 0):
-            raise ValueError(f"output_limit must be >= 0 W, not {watts!r}")
+        top = (await self._flow.report()).properties.inverse_max_power
+        if not (math.isfinite(watts) and 0 <= watts <= (math.inf if top is None else top)):
+            raise CommandError(
+                f"output_limit {watts:g} W is outside what this SolarFlow takes (0-{top} W)"
+            )
         return await self._set(output_limit=watts)
 
     # ---- internals ----------------------------------------------------------------------
