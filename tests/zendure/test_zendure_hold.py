@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from wattbus.commands import CommandError
-from wattbus.models import BatteryState, HoldRoute
+from wattbus.models import BatteryState, EventKind, HoldRoute
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.exceptions import DeviceConnectionError, HoldFileError, NotAppliedError
@@ -384,3 +384,92 @@ async def test_settings_the_device_would_refuse_are_refused_first(
     assert on_disk(hold_file) == record
     assert await holder.set_min_soc(50, at(3)) in (Setting.APPLIED, Setting.DEFERRED)
     assert await holder.set_output_limit(2400, at(4)) in (Setting.APPLIED, Setting.DEFERRED)
+
+
+async def write_record(path: Path, saved: dict[str, Any], route: str = "output_limit") -> None:
+    """A hold record as an earlier run left it."""
+    record = {
+        "version": 2,
+        "saved": saved,
+        "route": route,
+        "since": T0.isoformat(),
+        "expires": at(LEASE).isoformat(),
+    }
+    await asyncio.to_thread(path.write_text, json.dumps(record))
+
+
+@pytest.fixture
+async def refused_restore(state: ZendureState, hold_file: Path) -> None:
+    """Held by output limit on firmware that answers 400 to minSoc above 50 %, with a saved
+    minSoc of 60 % (deferred, unchecked, by an older bridge)."""
+    state.min_soc_above_50 = "refused"
+    state.properties.update(outputLimit=0, minSoc=150)
+    await write_record(hold_file, {"min_soc": 60.0, "output_limit": 800.0, "smart_mode": 1})
+
+
+@pytest.mark.usefixtures("refused_restore")
+async def test_a_refused_setting_does_not_keep_the_others_off_the_device(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file, fallback_min_soc=10)
+    with pytest.raises(NotAppliedError, match="attempt 1 of 3"):
+        await holder.release(at(10))
+    assert state.properties["outputLimit"] == 800  # no longer held
+    assert holder.held and on_disk(hold_file) is not None
+    writes = len(state.writes)
+    with pytest.raises(NotAppliedError, match="attempt 2 of 3"):
+        await holder.release(at(11))
+    assert [w["properties"] for w in state.writes[writes:]] == [{"smartMode": 1, "minSoc": 600}]
+
+
+@pytest.mark.usefixtures("refused_restore")
+async def test_a_restore_refused_to_the_end_writes_the_fallback_and_says_so(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file, fallback_min_soc=10)
+    for attempt in range(2):
+        with pytest.raises(NotAppliedError):
+            await holder.release(at(10 + attempt))
+    assert await holder.release(at(12)) is Release.SUBSTITUTED
+    assert state.properties["minSoc"] == 100  # the fallback, 10 %
+    assert state.properties["outputLimit"] == 800
+    assert not holder.held and on_disk(hold_file) is None
+    (event,) = holder.outbox.take()
+    assert (event.kind, event.code) == (EventKind.ERROR, "restore_failed")
+    assert event.data == {"refused": {"min_soc": 60.0}, "written": {"min_soc": 10.0}, "left": []}
+    assert "minSoc 600 out of range 0-500" in event.reason
+
+
+@pytest.mark.usefixtures("refused_restore")
+async def test_a_refused_restore_at_lease_end_ends_within_the_attempts(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file, fallback_min_soc=10)
+    for poll in range(2):
+        with pytest.raises(NotAppliedError):
+            await holder.expire(at(LEASE + poll))
+    assert await holder.expire(at(LEASE + 2)) is True
+    assert not holder.held
+    failed, expired = holder.outbox.take()
+    assert failed.code == "restore_failed"
+    assert (expired.kind, expired.code) == (EventKind.NOTICE, "lease_expired")
+    assert expired.data is not None
+    assert expired.data["restored"] == {"min_soc": 10.0, "output_limit": 800.0}
+
+
+async def test_lease_expiry_is_a_notice_with_what_was_restored(
+    flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    assert holder.outbox.take() == []
+    assert await holder.expire(at(LEASE)) is True
+    (event,) = holder.outbox.take()
+    assert (event.kind, event.code) == (EventKind.NOTICE, "lease_expired")
+    assert event.data == {
+        "restored": {"min_soc": 15.0, "output_limit": 800.0},
+        "expired": at(LEASE).isoformat(),
+    }
+    await holder.hold(LEASE, at(100))
+    await holder.release(at(110))
+    assert holder.outbox.take() == []  # a release asked for is answered, not noticed

@@ -9,6 +9,12 @@ The device is never trusted to have applied a write. Some firmware refuses `minS
 without saying so (it answers 200 and keeps the old value), so the hold falls back to
 `outputLimit` 0 and reports which route it used.
 
+A restore the device refuses (HTTP 400) cannot block the rest: each setting is then written on
+its own, and one the device still refuses after `RESTORE_ATTEMPTS` tries is replaced by its
+configured fallback, with a `restore_failed` error event; a battery is never held for good
+because one saved value became unacceptable. A lease that runs out says so with a
+`lease_expired` notice.
+
 Saved are all the settings a hold writes: `minSoc`, `outputLimit`, and `smartMode`, which goes
 with every write. The hold itself is written in RAM (smartMode 1); the restore carries the
 owner's own smartMode, so an owner at smartMode 0 gets one flash write per hold and the unit
@@ -24,6 +30,7 @@ import asyncio
 import logging
 import math
 import os
+from collections.abc import Mapping
 from contextlib import suppress
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -31,11 +38,17 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from wattbus.bridge import DeviceEvent, Outbox
 from wattbus.commands import CommandError
-from wattbus.models import BatteryState, HoldRoute
+from wattbus.models import BatteryState, EventKind, HoldRoute
 
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.exceptions import DeviceResponseError, HoldFileError, NotAppliedError
+from wattbus_zendure.exceptions import (
+    DeviceRefusedError,
+    DeviceResponseError,
+    HoldFileError,
+    NotAppliedError,
+)
 from wattbus_zendure.models import Properties
 
 log = logging.getLogger(__name__)
@@ -48,12 +61,17 @@ AC_MODE_INPUT = 1  # charging from AC: outputLimit 0 is normal there, not a sign
 # %: what zenSDK documents for minSoc (0-500, tenths). Some firmware takes more (the hold's
 # 100 % relies on it where it can), but a user's value above this may be refused at release.
 USER_MIN_SOC_MAX = 50.0
+RESTORE_ATTEMPTS = 3  # releases or polls a refused setting is tried before its fallback
+
+# A setting by its wattbus name ("min_soc" in %, "output_limit" in W) and value.
+Settings = dict[str, float]
 
 
 class Release(StrEnum):
     """What `release` did, for the bridge's event."""
 
     RESTORED = "restored"  # the saved settings are back on the device
+    SUBSTITUTED = "substituted"  # saved, but some refused to the end: fallbacks in their place
     FALLBACK = "fallback"  # nothing was saved but the device looked held: fallbacks written
     NOTHING = "nothing"  # there was no hold to undo
 
@@ -101,15 +119,23 @@ class Holder:
         *,
         fallback_min_soc: float | None = None,
         fallback_output_limit: float | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         """`fallback_*` are the settings to return to when the device looks held but no
-        record says what it had (the file was lost); without them such a device is left alone.
-        """
+        record says what it had (the file was lost), or when it keeps refusing a saved one;
+        without them such a setting is left alone. `outbox` receives the notices and errors
+        of restores nobody asked for by command (lease expiry, refusals)."""
         self._flow = flow
         self._path = Path(path)
         self.fallback_min_soc = fallback_min_soc
         self.fallback_output_limit = fallback_output_limit
+        self.outbox = outbox if outbox is not None else Outbox()
         self._record: HoldRecord | None = None
+        # the settings of a restore under way the device has not taken yet, and how many
+        # attempts it refused; in memory: a restart starts the restore over
+        self._remaining: Settings | None = None
+        self._refused_attempts = 0
+        self._substituted: Settings = {}  # fallbacks the last restore wrote in their place
         # made once, here, not on every write; if it cannot be, the first hold says so and
         # touches nothing
         with suppress(OSError):
@@ -213,10 +239,21 @@ class Holder:
         """Release if the lease ran out; called each poll. True when it restored."""
         _check_now(now)
         async with self._lock:
-            if self._record is None or now < self._record.expires:
+            record = self._record
+            if record is None or now < record.expires:
                 return False
-            log.warning("hold lease ran out at %s: restoring", self._record.expires)
+            log.warning("hold lease ran out at %s: restoring", record.expires)
             await self._release(now)
+            restored = _settings(record.saved) | self._substituted
+            self.outbox.put(
+                DeviceEvent(
+                    EventKind.NOTICE,
+                    "lease_expired",
+                    f"hold lease ran out at {record.expires:%H:%M:%S}: restored "
+                    + _describe(restored),
+                    {"restored": dict(restored), "expired": record.expires.isoformat()},
+                )
+            )
             return True
 
     async def keep(self, props: Properties) -> bool:
@@ -238,7 +275,7 @@ class Holder:
                     return False
                 settings = {"output_limit": HELD_OUTPUT_LIMIT}
             log.warning("the device dropped the hold (a reboot?): applying %s again", settings)
-            await self._flow.write_settings(**settings)
+            await self._write(settings, None)
             await self._verify(**settings)
             return True
 
@@ -321,6 +358,53 @@ class Holder:
         smart_mode = props.smart_mode if props.smart_mode in (0, 1) else None
         return Saved(min_soc=min_soc, output_limit=output_limit, smart_mode=smart_mode)
 
+    async def _give_back(self, record: HoldRecord, now: datetime) -> Release:
+        """One attempt at restoring the saved settings; the record goes once all are back.
+
+        Settings the device took stay taken: a later attempt writes only the rest. After
+        `RESTORE_ATTEMPTS` refused attempts the rest get their fallbacks instead."""
+        saved = record.saved
+        remaining = self._remaining if self._remaining is not None else _settings(saved)
+        failed = await self._restore(remaining, saved.smart_mode)
+        self._substituted = {}
+        if failed:
+            self._remaining = {k: v for k, v in remaining.items() if k in failed} or remaining
+            self._refused_attempts += 1
+            why = "; ".join(failed.values())
+            if self._refused_attempts < RESTORE_ATTEMPTS:
+                raise NotAppliedError(
+                    f"restore attempt {self._refused_attempts} of {RESTORE_ATTEMPTS}: {why}"
+                )
+            await self._give_up(self._remaining, saved, why)
+        await self._forget()
+        log.info("released after %s, restored %s", now - record.since, saved)
+        return Release.SUBSTITUTED if failed else Release.RESTORED
+
+    async def _give_up(self, refused: Settings, saved: Saved, why: str) -> None:
+        """The fallbacks in place of what the device keeps refusing, and an `error` event:
+        a battery left held because one value became unacceptable would never discharge."""
+        fallbacks = {"min_soc": self.fallback_min_soc, "output_limit": self.fallback_output_limit}
+        written = {k: v for k in refused if (v := fallbacks.get(k)) is not None}
+        left = sorted(k for k in refused if k not in written)
+        if written:
+            failed = await self._restore(written, saved.smart_mode)
+            if failed:
+                raise NotAppliedError("fallbacks not applied: " + "; ".join(failed.values()))
+        self._substituted = written
+        reason = f"the device refused restoring {_describe(refused)} {RESTORE_ATTEMPTS} times"
+        reason += f" ({why}); wrote {_describe(written)} instead" if written else f" ({why})"
+        if left:
+            reason += f"; no fallback for {', '.join(left)}, left as the device has it"
+        log.error("%s", reason)
+        self.outbox.put(
+            DeviceEvent(
+                EventKind.ERROR,
+                "restore_failed",
+                reason,
+                {"refused": dict(refused), "written": written, "left": left},
+            )
+        )
+
     async def _apply(self, saved: Saved) -> HoldRoute:
         """Try minSoc 100 %, then outputLimit 0; keep whichever the device really applied."""
         for route, settings in (
@@ -328,14 +412,16 @@ class Holder:
             (HoldRoute.OUTPUT_LIMIT, {"output_limit": HELD_OUTPUT_LIMIT}),
         ):
             try:
-                await self._flow.write_settings(**settings)
+                await self._write(settings, None)
                 await self._verify(**settings)
             except (DeviceResponseError, NotAppliedError) as err:
                 log.warning("hold by %s not applied: %s", route, err)
                 continue
             return route
         # the first attempt may have half-worked (e.g. a clamped minSoc): put everything back
-        await self._restore(saved)
+        failed = await self._restore(_settings(saved), saved.smart_mode)
+        if failed:  # the record stays, and the release or the lease finishes the restore
+            raise NotAppliedError("; ".join(failed.values()))
         await self._forget()
         raise NotAppliedError("the device applied neither minSoc 100 % nor outputLimit 0")
 
@@ -343,10 +429,7 @@ class Holder:
         record = self._record
         if record is not None:
             # both values, whatever the route: a refused first route may have left a trace
-            await self._restore(record.saved)
-            await self._forget()
-            log.info("released after %s, restored %s", now - record.since, record.saved)
-            return Release.RESTORED
+            return await self._give_back(record, now)
         if self.fallback_min_soc is None and self.fallback_output_limit is None:
             return Release.NOTHING
         props = (await self._flow.report()).properties
@@ -361,29 +444,48 @@ class Holder:
         await self._verify(min_soc=min_soc, output_limit=output_limit)
         return Release.FALLBACK
 
-    async def _restore(self, saved: Saved) -> None:
-        """Every saved setting, smartMode included: the owner's mode, not wattbus's."""
+    async def _restore(self, settings: Settings, smart_mode: int | None) -> dict[str, str]:
+        """Write the owner's settings with the owner's smartMode, and read them back; what
+        did not take, with why. All in one request; if the device refuses it, each setting
+        on its own, so that a value it refuses cannot keep the others off the device.
+        A smartMode that does not read back counts against the settings written with it."""
+        refused: dict[str, str] = {}
+        try:
+            await self._write(settings, smart_mode)
+        except DeviceRefusedError as err:
+            if len(settings) == 1:
+                refused = dict.fromkeys(settings, str(err))
+            else:
+                for name, value in settings.items():
+                    try:
+                        await self._write({name: value}, smart_mode)
+                    except DeviceRefusedError as one:
+                        refused[name] = str(one)
+        props = (await self._flow.report()).properties
+        failed = refused | {
+            name: f"device reads back {_reads(props, name)} (wrote {_describe({name: value})})"
+            for name, value in settings.items()
+            if name not in refused and not _reads_back(props, name, value)
+        }
+        taken = [name for name in settings if name not in failed]
+        if taken and smart_mode is not None and props.smart_mode != smart_mode:
+            why = f"device reads back smartMode {props.smart_mode} (wrote {smart_mode})"
+            failed |= dict.fromkeys(taken, why)
+        return failed
+
+    async def _write(self, settings: Settings, smart_mode: int | None) -> None:
         await self._flow.write_settings(
-            min_soc=saved.min_soc,
-            output_limit=saved.output_limit,
-            owners_smart_mode=saved.smart_mode,
-        )
-        await self._verify(
-            min_soc=saved.min_soc, output_limit=saved.output_limit, smart_mode=saved.smart_mode
+            min_soc=settings.get("min_soc"),
+            output_limit=settings.get("output_limit"),
+            owners_smart_mode=smart_mode,
         )
 
     async def _verify(
-        self,
-        *,
-        min_soc: float | None = None,
-        output_limit: float | None = None,
-        smart_mode: int | None = None,
+        self, *, min_soc: float | None = None, output_limit: float | None = None
     ) -> None:
         """Read back: a 200 to a write does not mean the value was applied."""
         props = (await self._flow.report()).properties
         wrong = []
-        if smart_mode is not None and props.smart_mode != smart_mode:
-            wrong.append(f"smartMode {props.smart_mode} (wrote {smart_mode})")
         if min_soc is not None and not _close(props.min_soc_percent, min_soc, PERCENT_TOLERANCE):
             wrong.append(f"minSoc {props.min_soc_percent} % (wrote {min_soc} %)")
         if output_limit is not None and not _close(
@@ -418,6 +520,8 @@ class Holder:
         except OSError as err:
             raise HoldFileError(f"cannot remove {self._path}: {err}") from err
         self._record = None
+        self._remaining = None
+        self._refused_attempts = 0
 
 
 def _check_now(now: datetime) -> None:
@@ -427,6 +531,27 @@ def _check_now(now: datetime) -> None:
 
 def _close(actual: float | None, expected: float, tolerance: float) -> bool:
     return actual is not None and math.isclose(actual, expected, abs_tol=tolerance)
+
+
+def _settings(saved: Saved) -> Settings:
+    return {"min_soc": saved.min_soc, "output_limit": saved.output_limit}
+
+
+def _reads(props: Properties, name: str) -> str:
+    value = props.min_soc_percent if name == "min_soc" else props.output_limit
+    return _describe({name: value})
+
+
+def _reads_back(props: Properties, name: str, value: float) -> bool:
+    if name == "min_soc":
+        return _close(props.min_soc_percent, value, PERCENT_TOLERANCE)
+    return _close(props.output_limit, value, WATT_TOLERANCE)
+
+
+def _describe(settings: Mapping[str, float | None]) -> str:
+    units = {"min_soc": "%", "output_limit": "W"}
+    return ", ".join(f"{name} {value:g} {units[name]}" if value is not None else f"{name} ?"
+                     for name, value in settings.items())  # fmt: skip
 
 
 def _min_soc_looks_held(props: Properties) -> bool:

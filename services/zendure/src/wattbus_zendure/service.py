@@ -5,13 +5,14 @@ is given back its settings even when nobody renews or releases the hold."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
-from wattbus.bridge import Bridge
+from wattbus.bridge import Bridge, Outbox
 from wattbus.bus import Bus
 from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, Entity
-from wattbus.models import BatteryCommand, BatteryState
+from wattbus.models import BatteryCommand, BatteryState, utcnow
 from wattbus.service import ServiceSpec
 from wattbus.settings import BusSettings
 
@@ -105,24 +106,37 @@ class ZendureDevice:
         return "; ".join(notes)
 
 
+def make_bridge(
+    settings: ZendureSettings,
+    bus: Bus,
+    flow: SolarFlow,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> Bridge[BatteryState, BatteryCommand]:
+    """The bridge for one SolarFlow; the hold's notices go out through the bridge's outbox."""
+    outbox = Outbox()
+    holder = Holder(
+        flow,
+        settings.state_dir / f"{settings.id}.hold.json",
+        fallback_min_soc=settings.fallback_min_soc,
+        fallback_output_limit=settings.fallback_output_limit,
+        outbox=outbox,
+    )
+    return Bridge(
+        bus,
+        ZendureDevice(settings.id, flow, holder, settings.default_lease),
+        entities=ENTITIES,
+        command_model=BatteryCommand,
+        errors=(ZendureError,),
+        interval=settings.poll_interval,
+        clock=clock,
+        outbox=outbox,
+    )
+
+
 async def serve(settings: ZendureSettings, bus_settings: BusSettings) -> None:
     async with SolarFlow(settings.host, port=settings.port) as flow:
-        holder = Holder(
-            flow,
-            settings.state_dir / f"{settings.id}.hold.json",
-            fallback_min_soc=settings.fallback_min_soc,
-            fallback_output_limit=settings.fallback_output_limit,
-        )
-        bus = Bus(bus_settings, settings.id)
-        bridge = Bridge(
-            bus,
-            ZendureDevice(settings.id, flow, holder, settings.default_lease),
-            entities=ENTITIES,
-            command_model=BatteryCommand,
-            errors=(ZendureError,),
-            interval=settings.poll_interval,
-        )
-        await bridge.serve()
+        await make_bridge(settings, Bus(bus_settings, settings.id), flow).serve()
 
 
 SERVICE = ServiceSpec("zendure", ZendureSettings, serve)

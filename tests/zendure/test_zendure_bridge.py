@@ -1,0 +1,75 @@
+"""The Zendure bridge on a real Mosquitto, polled by the test: what a hold that ends on its own
+says on the bus, and that a device refusing a restore stays online. The bridge's clock is the
+test's, so a lease runs out when the test says, and each poll is one `bridge.poll()`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from support.broker import Broker
+from support.mqtt import Observer, bus_settings, observer, running
+from wattbus.bridge import Bridge
+from wattbus.bus import Bus
+from wattbus.models import BatteryCommand, BatteryState
+from wattbus_simulator.fake_zendure import FakeZendure, ZendureState
+from wattbus_zendure.client import SolarFlow
+from wattbus_zendure.service import make_bridge
+from wattbus_zendure.settings import ZendureSettings
+
+T0 = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+LEASE = 60.0
+EVENT = "wattbus/zendure/event"
+AVAILABILITY = "wattbus/zendure/availability"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, seconds: float) -> None:
+        self.now = T0 + timedelta(seconds=seconds)
+
+
+@contextlib.asynccontextmanager
+async def zendure_bridge(
+    broker: Broker, fake: FakeZendure, state_dir: Path, clock: Clock
+) -> AsyncIterator[tuple[Bridge[BatteryState, BatteryCommand], Observer]]:
+    settings = ZendureSettings.only(
+        host=fake.host, port=fake.port, state_dir=state_dir, default_lease=LEASE
+    )
+    bus = Bus(bus_settings(broker, "zendure", discovery=False), settings.id)
+    async with SolarFlow(fake.host, port=fake.port) as flow:
+        bridge = make_bridge(settings, bus, flow, clock=clock)  # its routes, before connecting
+        async with observer(broker) as obs, running(bus.run()):
+            await bus.connected.wait()
+            yield bridge, obs
+
+
+async def command(obs: Observer, body: dict[str, object], id: str) -> dict[str, object]:
+    mark = obs.mark()
+    await obs.publish("wattbus/zendure/set", {**body, "id": id})
+    answer = await obs.wait_for(EVENT, lambda m: m.json.get("id") == id, after=mark)
+    result: dict[str, object] = answer.json
+    return result
+
+
+async def test_a_lease_that_runs_out_is_a_notice_on_the_bus(
+    broker: Broker, fake: FakeZendure, tmp_path: Path
+) -> None:
+    clock = Clock()
+    async with zendure_bridge(broker, fake, tmp_path, clock) as (bridge, obs):
+        assert await bridge.poll()
+        assert (await command(obs, {"hold": True}, "h1"))["kind"] == "applied"
+        clock.at(LEASE)
+        mark = obs.mark()
+        assert await bridge.poll()
+        notice = await obs.wait_for(EVENT, lambda m: m.json.get("kind") == "notice", after=mark)
+    assert notice.json["code"] == "lease_expired"
+    assert notice.json["data"]["restored"] == {"min_soc": 15.0, "output_limit": 800.0}
+    assert fake.state.properties["minSoc"] == 150
