@@ -14,7 +14,12 @@ from wattbus.commands import CommandError
 from wattbus.models import BatteryState, EventKind, HoldRoute
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.exceptions import DeviceConnectionError, HoldFileError, NotAppliedError
+from wattbus_zendure.exceptions import (
+    DeviceConnectionError,
+    DeviceResponseError,
+    HoldFileError,
+    NotAppliedError,
+)
 from wattbus_zendure.hold import Holder, Release, Setting
 
 T0 = datetime(2025, 6, 1, 18, 0, tzinfo=UTC)
@@ -473,3 +478,37 @@ async def test_lease_expiry_is_a_notice_with_what_was_restored(
     await holder.hold(LEASE, at(100))
     await holder.release(at(110))
     assert holder.outbox.take() == []  # a release asked for is answered, not noticed
+
+
+async def test_a_failed_release_is_tried_again_on_the_next_poll(
+    state: ZendureState, fake: FakeZendure, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    fake.faults.status_500 = True
+    with pytest.raises(DeviceResponseError):
+        await holder.release(at(10))
+    assert (on_disk(hold_file) or {})["release_requested"] is True
+    with pytest.raises(DeviceResponseError):
+        await holder.expire(at(11))  # long before the lease ends
+    fake.faults.status_500 = False
+    assert Holder(flow, hold_file).held  # a restart still owes it
+    assert await holder.expire(at(12)) is True
+    assert state.properties["minSoc"] == 150
+    assert not holder.held and on_disk(hold_file) is None
+    assert holder.outbox.take() == []  # asked for, not a lease that ran out
+
+
+async def test_a_hold_after_a_failed_release_holds_again(
+    state: ZendureState, fake: FakeZendure, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file)
+    await holder.hold(LEASE, T0)
+    fake.faults.status_500 = True
+    with pytest.raises(DeviceResponseError):
+        await holder.release(at(10))
+    fake.faults.status_500 = False
+    assert await holder.hold(LEASE, at(11)) is HoldRoute.MIN_SOC
+    assert await holder.expire(at(12)) is False
+    assert state.properties["minSoc"] == 1000
+    assert (on_disk(hold_file) or {})["release_requested"] is False

@@ -48,6 +48,7 @@ from wattbus_zendure.exceptions import (
     DeviceResponseError,
     HoldFileError,
     NotAppliedError,
+    ZendureError,
 )
 from wattbus_zendure.models import Properties
 
@@ -107,6 +108,8 @@ class HoldRecord(BaseModel):
     route: HoldRoute | None
     since: AwareDatetime
     expires: AwareDatetime
+    # a release was asked for and failed: every poll tries it again, whatever the lease says
+    release_requested: bool = False
 
 
 class Holder:
@@ -133,6 +136,7 @@ class Holder:
         self._record: HoldRecord | None = None
         # the settings of a restore under way the device has not taken yet, and how many
         # attempts it refused; in memory: a restart starts the restore over
+        self._restoring = False  # a restore has started: the hold is not to be kept
         self._remaining: Settings | None = None
         self._refused_attempts = 0
         self._substituted: Settings = {}  # fallbacks the last restore wrote in their place
@@ -211,11 +215,13 @@ class Holder:
         async with self._lock:
             record = self._record
             if record is not None:
-                record = record.model_copy(update={"expires": expires})
+                record = record.model_copy(update={"expires": expires, "release_requested": False})
                 await self._store(record)
-                if record.route is not None:
+                if record.route is not None and not self._restoring:
                     return record.route
-                # an earlier hold saved the settings but never confirmed: finish it
+                # an earlier hold saved the settings but never confirmed, or a restore has
+                # begun to put them back: hold again
+                self._end_restore()
             else:
                 saved = await self._read_prior(known)
                 record = HoldRecord(saved=saved, route=None, since=now, expires=expires)
@@ -229,19 +235,29 @@ class Holder:
         """Give the battery back what it had; safe to call again and again.
 
         The record is deleted only after a read-back confirms the restore, so a failure
-        (device unreachable, value not applied) raises and the next call tries again.
+        (device unreachable, value not applied) raises, and the record then says the release
+        is owed: `expire`, on every poll, tries again until it succeeds.
         """
         _check_now(now)
         async with self._lock:
-            return await self._release(now)
+            try:
+                return await self._release(now)
+            except ZendureError:
+                await self._owe_release()
+                raise
 
     async def expire(self, now: datetime) -> bool:
-        """Release if the lease ran out; called each poll. True when it restored."""
+        """Release if the lease ran out or a failed release is owed; called each poll.
+        True when it restored. A lease that ran out is a `lease_expired` notice."""
         _check_now(now)
         async with self._lock:
             record = self._record
-            if record is None or now < record.expires:
+            if record is None or (now < record.expires and not record.release_requested):
                 return False
+            if record.release_requested:
+                log.info("retrying the release that failed")
+                await self._release(now)
+                return True
             log.warning("hold lease ran out at %s: restoring", record.expires)
             await self._release(now)
             restored = _settings(record.saved) | self._substituted
@@ -264,7 +280,7 @@ class Holder:
         """
         async with self._lock:
             record = self._record
-            if record is None or record.route is None:
+            if record is None or record.route is None or self._restoring:
                 return False
             if record.route is HoldRoute.MIN_SOC:
                 if _min_soc_looks_held(props):
@@ -364,6 +380,7 @@ class Holder:
         Settings the device took stay taken: a later attempt writes only the rest. After
         `RESTORE_ATTEMPTS` refused attempts the rest get their fallbacks instead."""
         saved = record.saved
+        self._restoring = True
         remaining = self._remaining if self._remaining is not None else _settings(saved)
         failed = await self._restore(remaining, saved.smart_mode)
         self._substituted = {}
@@ -514,12 +531,27 @@ class Holder:
             raise HoldFileError(f"cannot write {self._path}: {err}") from err
         self._record = record
 
+    async def _owe_release(self) -> None:
+        record = self._record
+        if record is None or record.release_requested:
+            return
+        owed = record.model_copy(update={"release_requested": True})
+        try:
+            await self._store(owed)
+        except HoldFileError as err:  # retried all the same, until this process ends
+            log.error("%s; the release is retried while the bridge runs", err)
+            self._record = owed
+
     async def _forget(self) -> None:
         try:
             await asyncio.to_thread(self._path.unlink, missing_ok=True)
         except OSError as err:
             raise HoldFileError(f"cannot remove {self._path}: {err}") from err
         self._record = None
+        self._end_restore()
+
+    def _end_restore(self) -> None:
+        self._restoring = False
         self._remaining = None
         self._refused_attempts = 0
 
