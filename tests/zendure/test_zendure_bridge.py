@@ -4,6 +4,7 @@ test's, so a lease runs out when the test says, and each poll is one `bridge.pol
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from wattbus.bus import Bus
 from wattbus.models import BatteryCommand, BatteryState
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState
 from wattbus_zendure.client import SolarFlow
+from wattbus_zendure.hold import RESTORE_ATTEMPTS
 from wattbus_zendure.service import make_bridge
 from wattbus_zendure.settings import ZendureSettings
 
@@ -73,3 +75,72 @@ async def test_a_lease_that_runs_out_is_a_notice_on_the_bus(
     assert notice.json["code"] == "lease_expired"
     assert notice.json["data"]["restored"] == {"min_soc": 15.0, "output_limit": 800.0}
     assert fake.state.properties["minSoc"] == 150
+
+
+async def test_a_device_refusing_the_hold_after_a_reboot_stays_online(
+    broker: Broker, fake: FakeZendure, tmp_path: Path
+) -> None:
+    clock = Clock()
+    async with zendure_bridge(broker, fake, tmp_path, clock) as (bridge, obs):
+        assert await bridge.poll()
+        assert (await command(obs, {"hold": True}, "h1"))["kind"] == "applied"
+        # a reboot brings back the flash minSoc, and this firmware now answers 400 to 1000
+        fake.state.min_soc_above_50 = "refused"
+        fake.state.properties["minSoc"] = 150
+        mark = obs.mark()
+        clock.at(1)
+        assert await bridge.poll()
+        state = await obs.wait_for("wattbus/zendure/state", after=mark)
+        assert [m for m in obs.messages[mark:] if m.topic == AVAILABILITY] == []
+    assert bridge.available is True
+    assert state.json["hold"] is True
+
+
+async def test_a_restore_refused_at_lease_end_ends_unheld_with_an_error_on_the_bus(
+    broker: Broker, fake: FakeZendure, state: ZendureState, tmp_path: Path
+) -> None:
+    state.min_soc_above_50 = "refused"
+    state.properties["minSoc"] = 500  # the most this firmware takes: it holds by outputLimit
+    clock = Clock()
+    async with zendure_bridge(broker, fake, tmp_path, clock) as (bridge, obs):
+        assert await bridge.poll()
+        answer = await command(obs, {"hold": True}, "h1")
+        assert "held via output_limit" in str(answer["reason"])
+        # an older bridge saved a deferred 60 % without checking it
+        record = tmp_path / "zendure.hold.json"
+        text = await asyncio.to_thread(record.read_text)
+        await asyncio.to_thread(
+            record.write_text, text.replace('"min_soc": 50.0', '"min_soc": 60.0')
+        )
+        bridge.device.holder.load()
+        mark = obs.mark()
+        for poll in range(RESTORE_ATTEMPTS):
+            clock.at(LEASE + poll)
+            assert await bridge.poll()
+        failed = await obs.wait_for(EVENT, lambda m: m.json.get("kind") == "error", after=mark)
+        released = await obs.wait_for("wattbus/zendure/state", lambda m: not m.json["hold"])
+    assert failed.json["code"] == "restore_failed"
+    assert failed.json["data"]["written"] == {"min_soc": 10.0}
+    assert released.json["output_limit"] == 800.0
+    assert bridge.available is True
+    assert (state.properties["outputLimit"], state.properties["minSoc"]) == (800, 100)
+
+
+async def test_a_release_that_failed_is_retried_by_the_next_poll(
+    broker: Broker, fake: FakeZendure, state: ZendureState, tmp_path: Path
+) -> None:
+    clock = Clock()
+    async with zendure_bridge(broker, fake, tmp_path, clock) as (bridge, obs):
+        assert await bridge.poll()
+        assert (await command(obs, {"hold": True}, "h1"))["kind"] == "applied"
+        assert await bridge.poll()
+        assert bridge.state is not None and bridge.state.hold
+        fake.faults.status_500 = True
+        assert (await command(obs, {"hold": False}, "r1"))["kind"] == "error"
+        fake.faults.status_500 = False
+        mark = obs.mark()
+        clock.at(1)
+        assert await bridge.poll()
+        released = await obs.wait_for("wattbus/zendure/state", after=mark)
+    assert released.json["hold"] is False
+    assert state.properties["minSoc"] == 150

@@ -17,7 +17,7 @@ from wattbus.service import ServiceSpec
 from wattbus.settings import BusSettings
 
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.exceptions import NotAppliedError, ZendureError
+from wattbus_zendure.exceptions import DeviceRefusedError, NotAppliedError, ZendureError
 from wattbus_zendure.hold import Holder
 from wattbus_zendure.models import Properties
 from wattbus_zendure.settings import ZendureSettings
@@ -43,6 +43,7 @@ ENTITIES = (
 
 
 PRIOR_MAX_AGE = 5.0  # s: a poll younger than this may stand for the settings a hold saves
+REFUSALS = (DeviceRefusedError, NotAppliedError)  # the device answered, and said no
 
 
 class ZendureDevice:
@@ -62,16 +63,18 @@ class ZendureDevice:
         )
 
     async def read(self, now: datetime) -> BatteryState:
+        """One report, after the hold's upkeep. A device that refuses or ignores a write
+        answered: it is reachable, so its state is still read and published; only a
+        device that does not answer fails the poll (and shows offline)."""
         try:
             await self.holder.expire(now)
-        except NotAppliedError as err:  # reachable but refusing: keep publishing its state
-            log.error("%s: restore at lease end not applied, retrying next poll: %s",
-                      self.device_id, err)  # fmt: skip
+        except REFUSALS as err:
+            log.error("%s: restore not applied, retrying next poll: %s", self.device_id, err)
         report = await self.flow.report()
         try:
             if await self.holder.keep(report.properties):
                 report = await self.flow.report()
-        except NotAppliedError as err:
+        except REFUSALS as err:
             log.error("%s: re-applying the hold failed: %s", self.device_id, err)
         self.product = report.product or self.product
         self.polled = (now, report.properties)
