@@ -58,7 +58,8 @@ HELD_MIN_SOC = 100.0  # %: a floor at full charge means the battery never discha
 HELD_OUTPUT_LIMIT = 0.0  # W: no AC output, so nothing flows to the home (or the EV)
 PERCENT_TOLERANCE = 0.05  # %: half the device's 0.1 % step
 WATT_TOLERANCE = 0.5  # W: the device works in whole watts
-AC_MODE_INPUT = 1  # charging from AC: outputLimit 0 is normal there, not a sign of a hold
+# charging from AC: outputLimit 0 is normal there, so with no record it is no sign of a hold
+AC_MODE_INPUT = 1
 # %: what zenSDK documents for minSoc (0-500, tenths). Some firmware takes more (the hold's
 # 100 % relies on it where it can), but a user's value above this may be refused at release.
 USER_MIN_SOC_MAX = 50.0
@@ -287,7 +288,8 @@ class Holder:
                     return False
                 settings = {"min_soc": HELD_MIN_SOC}
             else:
-                if _output_looks_held(props):
+                # the record says we hold by output limit: 0 is held, in either AC mode
+                if props.output_limit == HELD_OUTPUT_LIMIT:
                     return False
                 settings = {"output_limit": HELD_OUTPUT_LIMIT}
             log.warning("the device dropped the hold (a reboot?): applying %s again", settings)
@@ -591,6 +593,7 @@ def _min_soc_looks_held(props: Properties) -> bool:
 
 
 def _output_looks_held(props: Properties) -> bool:
+    """A guess, for a device with no record: is its outputLimit 0 a lost hold?"""
     return props.output_limit == HELD_OUTPUT_LIMIT and props.ac_mode != AC_MODE_INPUT
 
 
