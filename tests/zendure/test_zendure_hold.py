@@ -512,3 +512,16 @@ async def test_a_hold_after_a_failed_release_holds_again(
     assert await holder.expire(at(12)) is False
     assert state.properties["minSoc"] == 1000
     assert (on_disk(hold_file) or {})["release_requested"] is False
+
+
+@pytest.mark.usefixtures("refused_restore")
+async def test_a_setting_sent_while_a_restore_is_refused_is_the_one_restored(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = Holder(flow, hold_file, fallback_min_soc=10)
+    with pytest.raises(NotAppliedError):
+        await holder.release(at(10))
+    assert await holder.set_min_soc(20, at(11)) is Setting.DEFERRED
+    assert await holder.expire(at(12)) is True  # the owed release, now with a value it takes
+    assert (state.properties["minSoc"], state.properties["outputLimit"]) == (200, 800)
+    assert holder.outbox.take() == []

@@ -341,6 +341,7 @@ class Holder:
                     }
                 )
                 await self._store(record.model_copy(update={"saved": saved}))
+                self._remaining = None  # a restore under way writes the new value too
                 return Setting.DEFERRED
             await self._flow.write_settings(min_soc=min_soc, output_limit=output_limit)
             await self._verify(min_soc=min_soc, output_limit=output_limit)
