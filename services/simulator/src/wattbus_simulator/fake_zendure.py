@@ -1,4 +1,5 @@
-"""A Zendure SolarFlow answering zenSDK local HTTP the way docs/devices and DEVICES.md describe.
+"""A Zendure SolarFlow answering zenSDK local HTTP the way docs/devices/zendure-solarflow.md
+describes it.
 
 Tests run the real client against it over loopback; the demo's household moves its numbers
 each tick (`ZendureState.set_measurements`). Everything is in device units: W, tenths of a
@@ -29,8 +30,8 @@ MIN_SOC_MAX = 1000
 
 
 def _default_properties() -> dict[str, int]:
-    """A SolarFlow 2400 AC at rest: every field of the DEVICES.md sample (a SolarFlow 800),
-    with the 2400 AC's own limits."""
+    """A SolarFlow 2400 AC at rest: every field of a published SolarFlow 800 report, with the
+    2400 AC's own limits."""
     return {
         "heatState": 0,
         "packInputPower": 0,
@@ -108,9 +109,9 @@ class ZendureState:
     product: str = "solarFlow2400AC"
     properties: dict[str, int] = field(default_factory=_default_properties)
     packs: list[dict[str, int | str]] = field(default_factory=_default_packs)
-    # minSoc above the documented 500 (50 %): some firmware applies it, some answers 200 and
-    # keeps the old value, some refuses the whole write with a 400 (DEVICES.md: "refused or
-    # not applied").
+    # minSoc above the documented 500 (50 %): some firmware applies it; other firmware may
+    # answer 200 and keep the old value, or refuse the whole write with a 400 as it does any
+    # out-of-range value. Which firmware does which is undocumented, so all three are here.
     min_soc_above_50: Literal["applied", "ignored", "refused"] = "applied"
     # Properties this firmware answers 200 to but does not apply (for "never assume" tests).
     ignored: set[str] = field(default_factory=set)
