@@ -415,7 +415,6 @@ class Holder:
         reason += f" ({why}); wrote {_describe(written)} instead" if written else f" ({why})"
         if left:
             reason += f"; no fallback for {', '.join(left)}, left as the device has it"
-        log.error("%s", reason)
         self.outbox.put(
             DeviceEvent(
                 EventKind.ERROR,
