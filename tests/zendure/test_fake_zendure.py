@@ -78,10 +78,39 @@ async def test_invalid_writes_are_400_and_change_nothing(
 async def test_firmware_refusing_min_soc_above_50_answers_200(
     http: httpx.AsyncClient, state: ZendureState
 ) -> None:
-    state.accepts_min_soc_above_50 = False
+    state.min_soc_above_50 = "ignored"
     body = {"sn": state.sn, "properties": {"smartMode": 1, "minSoc": 1000}}
     assert (await post(http, body)).status_code == 200
     assert state.properties["minSoc"] == 150
     body = {"sn": state.sn, "properties": {"smartMode": 1, "minSoc": 500}}
     assert (await post(http, body)).status_code == 200
     assert state.properties["minSoc"] == 500
+
+
+async def test_firmware_refusing_min_soc_above_50_answers_400_and_applies_nothing(
+    http: httpx.AsyncClient, state: ZendureState
+) -> None:
+    state.min_soc_above_50 = "refused"
+    before = state.writable()
+    body = {"sn": state.sn, "properties": {"smartMode": 1, "minSoc": 600, "outputLimit": 500}}
+    answer = await post(http, body)
+    assert answer.status_code == 400
+    assert "minSoc 600" in answer.text
+    assert state.writable() == before
+    body = {"sn": state.sn, "properties": {"smartMode": 1, "minSoc": 500}}
+    assert (await post(http, body)).status_code == 200
+    assert state.properties["minSoc"] == 500
+
+
+async def test_writable_lists_exactly_the_writable_properties(state: ZendureState) -> None:
+    assert set(state.writable()) == {
+        "acMode",
+        "inputLimit",
+        "outputLimit",
+        "socSet",
+        "minSoc",
+        "gridStandard",
+        "gridReverse",
+        "inverseMaxPower",
+        "smartMode",
+    }

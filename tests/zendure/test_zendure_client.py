@@ -9,6 +9,7 @@ from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.exceptions import (
     DeviceConnectionError,
+    DeviceRefusedError,
     DeviceResponseError,
     DeviceTimeoutError,
 )
@@ -112,12 +113,28 @@ async def test_client_refuses_flash_writes_and_non_integers(flow: SolarFlow) -> 
         await flow.write({"outputLimit": True})
     with pytest.raises(ValueError):
         await flow.set_min_soc(101)
+    with pytest.raises(ValueError):
+        await flow.write({"outputLimit": 100}, owners_smart_mode=2)
 
 
-async def test_refused_write_is_a_response_error(state: ZendureState, flow: SolarFlow) -> None:
-    with pytest.raises(DeviceResponseError) as caught:
+async def test_only_a_restore_of_the_owners_mode_writes_smart_mode_0(
+    state: ZendureState, flow: SolarFlow
+) -> None:
+    await flow.write_settings(min_soc=15, output_limit=800, owners_smart_mode=0)
+    assert state.writes[-1]["properties"] == {"smartMode": 0, "minSoc": 150, "outputLimit": 800}
+    assert state.properties["smartMode"] == 0
+    assert state.flash_writes == 1
+    await flow.write_settings(output_limit=700, owners_smart_mode=1)
+    await flow.set_output_limit(600)
+    assert [w["properties"]["smartMode"] for w in state.writes[-2:]] == [1, 1]
+    assert state.flash_writes == 1
+
+
+async def test_refused_write_is_a_refusal(state: ZendureState, flow: SolarFlow) -> None:
+    with pytest.raises(DeviceRefusedError) as caught:
         await flow.set_output_limit(5000)  # above inverseMaxPower 2400
     assert caught.value.status == 400
+    assert "outputLimit 5000" in str(caught.value)
     assert state.properties["outputLimit"] == 800
 
 
@@ -126,6 +143,7 @@ async def test_http_500(fake: FakeZendure, flow: SolarFlow) -> None:
     with pytest.raises(DeviceResponseError) as caught:
         await flow.report()
     assert caught.value.status == 500
+    assert not isinstance(caught.value, DeviceRefusedError)
 
 
 async def test_malformed_json(fake: FakeZendure, flow: SolarFlow) -> None:

@@ -44,3 +44,19 @@ async def test_settings_and_hold_in_one_command_save_the_new_settings(
     assert "applied" in note and "held via min_soc" in note
     await device.apply(BatteryCommand(hold=False), at(1))
     assert state.properties["minSoc"] == 200
+
+
+async def test_a_hold_by_output_limit_in_ac_input_mode_is_written_once(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.min_soc_above_50 = "ignored"
+    state.properties["acMode"] = 1  # charging from AC
+    device = ZendureDevice("zendure", flow, Holder(flow, hold_file), lease=60)
+    await device.read(at(0))
+    note = await device.apply(BatteryCommand(hold=True), at(0.1))
+    assert "held via output_limit" in note
+    writes = len(state.writes)
+    for poll in range(1, 10):
+        held = await device.read(at(poll * 2))
+        assert held.hold and held.output_limit == 0
+    assert len(state.writes) == writes

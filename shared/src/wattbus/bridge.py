@@ -3,7 +3,9 @@
 A bridge loop never raises for a device problem: it marks the device offline, says so once
 (log line and `event`), backs off, and recovers by itself. Every command gets one answer on
 the device's `event` topic: `applied`, `rejected` (bad input, nothing changed) or `error`
-(the device failed).
+(the device failed). What a device does on its own while it is read (a battery whose hold
+lease ran out and was restored) it leaves in an `Outbox`, which the bridge publishes as
+`notice` or `error` events after each poll and each command.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
@@ -27,6 +30,31 @@ S_co = TypeVar("S_co", bound=State, covariant=True)
 C_contra = TypeVar("C_contra", bound=Command, contravariant=True)
 
 RETRY_MAX = 30.0  # s: the longest wait between polls of an unreachable device
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    """Something a device did or met on its own, outside any command's answer."""
+
+    kind: EventKind  # NOTICE or ERROR
+    code: str  # stable, listed in docs/topics.md
+    reason: str
+    data: dict[str, object] | None = None
+
+
+class Outbox:
+    """Events a device leaves for its bridge to publish. A device's `read` returns a state,
+    so what else it has to say (a restore it did, one it had to give up) waits here."""
+
+    def __init__(self) -> None:
+        self._events: list[DeviceEvent] = []
+
+    def put(self, event: DeviceEvent) -> None:
+        self._events.append(event)
+
+    def take(self) -> list[DeviceEvent]:
+        events, self._events = self._events, []
+        return events
 
 
 class Device(Protocol[S_co, C_contra]):
@@ -54,6 +82,7 @@ class Bridge(Generic[S, C]):
         errors: tuple[type[Exception], ...],
         interval: float,
         clock: Callable[[], datetime] = utcnow,
+        outbox: Outbox | None = None,
     ) -> None:
         self.bus = bus
         self.device = device
@@ -63,6 +92,7 @@ class Bridge(Generic[S, C]):
         self.errors = errors
         self.interval = interval
         self.clock = clock
+        self.outbox = outbox
         self.state: S | None = None
         self.available: bool | None = None
         self._published_at: datetime | None = None
@@ -109,8 +139,10 @@ class Bridge(Generic[S, C]):
             async with self._lock:
                 state = await self.device.read(now)
         except self.errors as err:
+            await self._send_outbox()
             await self._unreachable(err)
             return False
+        await self._send_outbox()
         back = self.available is not True
         if back:
             log.info("%s reachable", self.device_id)
@@ -156,9 +188,20 @@ class Bridge(Generic[S, C]):
         except self.errors as err:
             log.warning("%s: %s failed: %s", self.device_id, body, err)
             await self._event(EventKind.ERROR, topic, f"device error: {err}", command.id, body)
+            await self._send_outbox()
             return
         await self._event(EventKind.APPLIED, topic, note, command.id, body)
+        await self._send_outbox()
         self.poll_now()  # publish the new state now, not at the next tick
+
+    async def _send_outbox(self) -> None:
+        if self.outbox is None:
+            return
+        for e in self.outbox.take():
+            log.log(logging.ERROR if e.kind is EventKind.ERROR else logging.INFO,
+                    "%s: %s: %s", self.device_id, e.code, e.reason)  # fmt: skip
+            event = Event(ts=self.clock(), kind=e.kind, reason=e.reason, code=e.code, data=e.data)
+            await self.bus.publish(self.bus.topics.event(self.device_id), event, qos=1)
 
     async def _event(
         self,

@@ -1,4 +1,5 @@
-"""A Zendure SolarFlow answering zenSDK local HTTP the way docs/devices/ describes it.
+"""A Zendure SolarFlow answering zenSDK local HTTP the way docs/devices/zendure-solarflow.md
+describes it.
 
 Tests run the real client against it over loopback; the demo's household moves its numbers
 each tick (`ZendureState.set_measurements`). Everything is in device units: W, tenths of a
@@ -14,7 +15,7 @@ import json
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from wattbus.closing import AsyncClosing
@@ -108,8 +109,10 @@ class ZendureState:
     product: str = "solarFlow2400AC"
     properties: dict[str, int] = field(default_factory=_default_properties)
     packs: list[dict[str, int | str]] = field(default_factory=_default_packs)
-    # Some firmware refuses minSoc > 500 without saying so: 200, value not applied.
-    accepts_min_soc_above_50: bool = True
+    # minSoc above the documented 500 (50 %): some firmware applies it; other firmware may
+    # answer 200 and keep the old value, or refuse the whole write with a 400 as it does any
+    # out-of-range value. Which firmware does which is undocumented, so all three are here.
+    min_soc_above_50: Literal["applied", "ignored", "refused"] = "applied"
     # Properties this firmware answers 200 to but does not apply (for "never assume" tests).
     ignored: set[str] = field(default_factory=set)
     rated_output: int = 2400  # W, the most inverseMaxPower may be set to
@@ -182,6 +185,11 @@ class ZendureState:
         }
         return ranges.get(name)
 
+    def writable(self) -> dict[str, int]:
+        """Every writable property the device reports, with its value: what a restore must
+        leave as it found it."""
+        return {k: v for k, v in self.properties.items() if self.allowed(k) is not None}
+
     def write(self, body: object) -> str | None:
         """Apply a write body; the reason it is refused, or None. All or nothing."""
         if not isinstance(body, dict):
@@ -200,9 +208,12 @@ class ZendureState:
                 return f"{name} must be an integer"
             if not limits[0] <= value <= limits[1]:
                 return f"{name} {value} out of range {limits[0]}-{limits[1]}"
+            above_50 = name == "minSoc" and value > MIN_SOC_DOCUMENTED_MAX
+            if above_50 and self.min_soc_above_50 == "refused":
+                return f"{name} {value} out of range 0-{MIN_SOC_DOCUMENTED_MAX}"
         for name, value in properties.items():
-            refused = name == "minSoc" and value > MIN_SOC_DOCUMENTED_MAX
-            if name in self.ignored or (refused and not self.accepts_min_soc_above_50):
+            above_50 = name == "minSoc" and value > MIN_SOC_DOCUMENTED_MAX
+            if name in self.ignored or (above_50 and self.min_soc_above_50 == "ignored"):
                 continue
             self.properties[name] = value
         # smartMode=1 keeps a write in RAM. Whether a smartMode=1 stored earlier also covers

@@ -6,7 +6,10 @@ be enabled in the Zendure app first (see docs/devices/zendure-solarflow.md).
 
 Every write carries `smartMode: 1`, which keeps the value in RAM: a property written with
 `smartMode: 0` goes to flash, and wattbus writes often (holds, limits), so flash would wear.
-The price is that a reboot brings back the values last stored in flash.
+The price is that a reboot brings back the values last stored in flash. The one exception is
+a restore of the owner's own settings, which carries the smartMode the owner had
+(`owners_smart_mode`): an owner who keeps the unit at smartMode 0 gets exactly that back, at
+the cost of one flash write.
 
 The HTTP is one kept-alive connection framed by h11 (connection.py says why not httpx).
 """
@@ -26,6 +29,7 @@ from wattbus.closing import AsyncClosing
 from wattbus_zendure.connection import Connection
 from wattbus_zendure.exceptions import (
     DeviceConnectionError,
+    DeviceRefusedError,
     DeviceResponseError,
     DeviceTimeoutError,
 )
@@ -37,7 +41,9 @@ REPORT_PATH = b"/properties/report"
 WRITE_PATH = b"/properties/write"
 CONTENT_TYPE = b"application/json; charset=UTF-8"  # what Zendure-HA sends
 OK = 200
-SMART_MODE_RAM = 1  # smartMode 1: not written to flash; 0 would write to flash
+CLIENT_ERRORS = range(400, 500)  # the device refused the request and applied nothing
+SMART_MODE_RAM = 1  # smartMode 1: not written to flash
+SMART_MODE_FLASH = 0  # smartMode 0: written to flash
 BODY_EXCERPT = 200  # characters of an unexpected body kept in an error
 
 
@@ -74,11 +80,17 @@ class SolarFlow(AsyncClosing):
         self._sn = report.sn
         return report
 
-    async def write(self, properties: Mapping[str, int]) -> None:
-        """Write properties in device units, always with `smartMode: 1` (RAM, not flash).
+    async def write(
+        self, properties: Mapping[str, int], *, owners_smart_mode: int | None = None
+    ) -> None:
+        """Write properties in device units with `smartMode: 1` (RAM, not flash).
+
+        `owners_smart_mode` is for one write only: putting back the owner's own settings with
+        the smartMode the device reported before wattbus first wrote to it. 0 then stores the
+        write in flash, as the owner had it. Nothing else may write smartMode 0.
 
         An answer of 200 means the device took the request, not that it applied every value:
-        read back to be sure. A refused write raises `DeviceResponseError`.
+        read back to be sure. A refused write raises `DeviceRefusedError`.
         """
         if not properties:
             raise ValueError("nothing to write")
@@ -86,21 +98,32 @@ class SolarFlow(AsyncClosing):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"{name} must be an int in device units, not {value!r}")
         if properties.get("smartMode", SMART_MODE_RAM) != SMART_MODE_RAM:
-            raise ValueError("smartMode 0 writes to flash; wattbus writes only with smartMode 1")
+            raise ValueError(
+                "smartMode 0 writes to flash; only a restore of the owner's own mode "
+                "(owners_smart_mode) may"
+            )
+        smart_mode = SMART_MODE_RAM if owners_smart_mode is None else owners_smart_mode
+        if smart_mode not in (SMART_MODE_RAM, SMART_MODE_FLASH):
+            raise ValueError(f"smartMode is 0 or 1, not {owners_smart_mode!r}")
         sn = self._sn if self._sn is not None else (await self.report()).sn
         body = {
             "sn": sn,
             "id": self._next_id,
-            "properties": {"smartMode": SMART_MODE_RAM}
+            "properties": {"smartMode": smart_mode}
             | {name: value for name, value in properties.items() if name != "smartMode"},
         }
         self._next_id += 1
         await self._request(b"POST", WRITE_PATH, body)
 
     async def write_settings(
-        self, *, min_soc: float | None = None, output_limit: float | None = None
+        self,
+        *,
+        min_soc: float | None = None,
+        output_limit: float | None = None,
+        owners_smart_mode: int | None = None,
     ) -> None:
-        """Write the discharge floor (%) and the AC output limit (W) in one request."""
+        """Write the discharge floor (%) and the AC output limit (W) in one request;
+        `owners_smart_mode` as in `write`."""
         properties: dict[str, int] = {}
         if min_soc is not None:
             if not 0 <= min_soc <= 100:
@@ -110,7 +133,7 @@ class SolarFlow(AsyncClosing):
             if not (math.isfinite(output_limit) and output_limit >= 0):
                 raise ValueError(f"output_limit must be >= 0 W, not {output_limit!r}")
             properties["outputLimit"] = round(output_limit)
-        await self.write(properties)
+        await self.write(properties, owners_smart_mode=owners_smart_mode)
 
     async def set_min_soc(self, percent: float) -> None:
         """The discharge floor, in %; the device takes tenths of a percent."""
@@ -140,6 +163,11 @@ class SolarFlow(AsyncClosing):
             ) from err
         except (OSError, h11.ProtocolError) as err:
             raise DeviceConnectionError(f"{self.host}: {what} failed: {err!r}") from err
+        if status in CLIENT_ERRORS:
+            text = _excerpt(answer)
+            raise DeviceRefusedError(
+                f"{self.host}: {what} refused, HTTP {status}: {text}", status=status, body=text
+            )
         if status != OK:
             text = _excerpt(answer)
             raise DeviceResponseError(

@@ -29,8 +29,14 @@ class DeviceResponseError(ZendureError):
         self.body = body
 
 
+class DeviceRefusedError(DeviceResponseError):
+    """The device refused a request (HTTP 4xx; a write with a value out of its range is a
+    400) and applied none of it. It was reached: this is no reason to call it offline."""
+
+
 class NotAppliedError(ZendureError):
-    """The device accepted a write, but reading it back shows another value.
+    """The device did not apply a write: it refused it, or reading it back shows another
+    value.
 
     Some firmware answers a write of an out-of-range value like any other and silently keeps
     the old one, so a write counts only once a read-back confirms it.

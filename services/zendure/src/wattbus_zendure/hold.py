@@ -9,6 +9,17 @@ The device is never trusted to have applied a write. Some firmware refuses `minS
 without saying so (it answers 200 and keeps the old value), so the hold falls back to
 `outputLimit` 0 and reports which route it used.
 
+A restore the device refuses (HTTP 400) cannot block the rest: each setting is then written on
+its own, and one the device still refuses after `RESTORE_ATTEMPTS` tries is replaced by its
+configured fallback, with a `restore_failed` error event; a battery is never held for good
+because one saved value became unacceptable. A lease that runs out says so with a
+`lease_expired` notice.
+
+Saved are all the settings a hold writes: `minSoc`, `outputLimit`, and `smartMode`, which goes
+with every write. The hold itself is written in RAM (smartMode 1); the restore carries the
+owner's own smartMode, so an owner at smartMode 0 gets one flash write per hold and the unit
+exactly as it was.
+
 No method reads a clock: the caller passes `now` (aware, UTC), which keeps this testable and
 lets a replay drive it.
 """
@@ -19,6 +30,7 @@ import asyncio
 import logging
 import math
 import os
+from collections.abc import Mapping
 from contextlib import suppress
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,10 +38,18 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
-from wattbus.models import BatteryState, HoldRoute
+from wattbus.bridge import DeviceEvent, Outbox
+from wattbus.commands import CommandError
+from wattbus.models import BatteryState, EventKind, HoldRoute
 
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.exceptions import DeviceResponseError, HoldFileError, NotAppliedError
+from wattbus_zendure.exceptions import (
+    DeviceRefusedError,
+    DeviceResponseError,
+    HoldFileError,
+    NotAppliedError,
+    ZendureError,
+)
 from wattbus_zendure.models import Properties
 
 log = logging.getLogger(__name__)
@@ -38,13 +58,22 @@ HELD_MIN_SOC = 100.0  # %: a floor at full charge means the battery never discha
 HELD_OUTPUT_LIMIT = 0.0  # W: no AC output, so nothing flows to the home (or the EV)
 PERCENT_TOLERANCE = 0.05  # %: half the device's 0.1 % step
 WATT_TOLERANCE = 0.5  # W: the device works in whole watts
-AC_MODE_INPUT = 1  # charging from AC: outputLimit 0 is normal there, not a sign of a hold
+# charging from AC: outputLimit 0 is normal there, so with no record it is no sign of a hold
+AC_MODE_INPUT = 1
+# %: what zenSDK documents for minSoc (0-500, tenths). Some firmware takes more (the hold's
+# 100 % relies on it where it can), but a user's value above this may be refused at release.
+USER_MIN_SOC_MAX = 50.0
+RESTORE_ATTEMPTS = 3  # releases or polls a refused setting is tried before its fallback
+
+# A setting by its wattbus name ("min_soc" in %, "output_limit" in W) and value.
+Settings = dict[str, float]
 
 
 class Release(StrEnum):
     """What `release` did, for the bridge's event."""
 
     RESTORED = "restored"  # the saved settings are back on the device
+    SUBSTITUTED = "substituted"  # saved, but some refused to the end: fallbacks in their place
     FALLBACK = "fallback"  # nothing was saved but the device looked held: fallbacks written
     NOTHING = "nothing"  # there was no hold to undo
 
@@ -63,19 +92,25 @@ class Saved(BaseModel):
 
     min_soc: float  # %
     output_limit: float  # W
+    # the device's own smartMode (1 RAM, 0 flash); None in a version-1 record, or when the
+    # device did not report it: the restore is then written in RAM
+    smart_mode: Literal[0, 1] | None = None
 
 
 class HoldRecord(BaseModel):
     """The file's content. `route` is None between saving and a confirmed hold, so a crash
-    in that window still leaves a record that restores the saved settings."""
+    in that window still leaves a record that restores the saved settings. Version 1 (before
+    smartMode was saved) still loads, and is written back as version 2."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    version: Literal[1] = 1
+    version: Literal[1, 2] = 2
     saved: Saved
     route: HoldRoute | None
     since: AwareDatetime
     expires: AwareDatetime
+    # a release was asked for and failed: every poll tries it again, whatever the lease says
+    release_requested: bool = False
 
 
 class Holder:
@@ -88,15 +123,24 @@ class Holder:
         *,
         fallback_min_soc: float | None = None,
         fallback_output_limit: float | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         """`fallback_*` are the settings to return to when the device looks held but no
-        record says what it had (the file was lost); without them such a device is left alone.
-        """
+        record says what it had (the file was lost), or when it keeps refusing a saved one;
+        without them such a setting is left alone. `outbox` receives the notices and errors
+        of restores nobody asked for by command (lease expiry, refusals)."""
         self._flow = flow
         self._path = Path(path)
         self.fallback_min_soc = fallback_min_soc
         self.fallback_output_limit = fallback_output_limit
+        self.outbox = outbox if outbox is not None else Outbox()
         self._record: HoldRecord | None = None
+        # the settings of a restore under way the device has not taken yet, and how many
+        # attempts it refused; in memory: a restart starts the restore over
+        self._restoring = False  # a restore has started: the hold is not to be kept
+        self._remaining: Settings | None = None
+        self._refused_attempts = 0
+        self._substituted: Settings = {}  # fallbacks the last restore wrote in their place
         # made once, here, not on every write; if it cannot be, the first hold says so and
         # touches nothing
         with suppress(OSError):
@@ -145,7 +189,7 @@ class Holder:
         except OSError as err:
             raise HoldFileError(f"cannot read {self._path}: {err}") from err
         try:
-            self._record = HoldRecord.model_validate_json(text)
+            self._record = HoldRecord.model_validate_json(text).model_copy(update={"version": 2})
         except ValidationError as err:
             aside = self._path.with_name(self._path.name + ".corrupt")
             log.error("%s is not a hold record (%s); moved to %s", self._path, err, aside)
@@ -172,11 +216,13 @@ class Holder:
         async with self._lock:
             record = self._record
             if record is not None:
-                record = record.model_copy(update={"expires": expires})
+                record = record.model_copy(update={"expires": expires, "release_requested": False})
                 await self._store(record)
-                if record.route is not None:
+                if record.route is not None and not self._restoring:
                     return record.route
-                # an earlier hold saved the settings but never confirmed: finish it
+                # an earlier hold saved the settings but never confirmed, or a restore has
+                # begun to put them back: hold again
+                self._end_restore()
             else:
                 saved = await self._read_prior(known)
                 record = HoldRecord(saved=saved, route=None, since=now, expires=expires)
@@ -190,20 +236,41 @@ class Holder:
         """Give the battery back what it had; safe to call again and again.
 
         The record is deleted only after a read-back confirms the restore, so a failure
-        (device unreachable, value not applied) raises and the next call tries again.
+        (device unreachable, value not applied) raises, and the record then says the release
+        is owed: `expire`, on every poll, tries again until it succeeds.
         """
         _check_now(now)
         async with self._lock:
-            return await self._release(now)
+            try:
+                return await self._release(now)
+            except ZendureError:
+                await self._owe_release()
+                raise
 
     async def expire(self, now: datetime) -> bool:
-        """Release if the lease ran out; called each poll. True when it restored."""
+        """Release if the lease ran out or a failed release is owed; called each poll.
+        True when it restored. A lease that ran out is a `lease_expired` notice."""
         _check_now(now)
         async with self._lock:
-            if self._record is None or now < self._record.expires:
+            record = self._record
+            if record is None or (now < record.expires and not record.release_requested):
                 return False
-            log.warning("hold lease ran out at %s: restoring", self._record.expires)
+            if record.release_requested:
+                log.info("retrying the release that failed")
+                await self._release(now)
+                return True
+            log.warning("hold lease ran out at %s: restoring", record.expires)
             await self._release(now)
+            restored = _settings(record.saved) | self._substituted
+            self.outbox.put(
+                DeviceEvent(
+                    EventKind.NOTICE,
+                    "lease_expired",
+                    f"hold lease ran out at {record.expires:%H:%M:%S}: restored "
+                    + _describe(restored),
+                    {"restored": dict(restored), "expired": record.expires.isoformat()},
+                )
+            )
             return True
 
     async def keep(self, props: Properties) -> bool:
@@ -214,18 +281,19 @@ class Holder:
         """
         async with self._lock:
             record = self._record
-            if record is None or record.route is None:
+            if record is None or record.route is None or self._restoring:
                 return False
             if record.route is HoldRoute.MIN_SOC:
                 if _min_soc_looks_held(props):
                     return False
                 settings = {"min_soc": HELD_MIN_SOC}
             else:
-                if _output_looks_held(props):
+                # the record says we hold by output limit: 0 is held, in either AC mode
+                if props.output_limit == HELD_OUTPUT_LIMIT:
                     return False
                 settings = {"output_limit": HELD_OUTPUT_LIMIT}
             log.warning("the device dropped the hold (a reboot?): applying %s again", settings)
-            await self._flow.write_settings(**settings)
+            await self._write(settings, None)
             await self._verify(**settings)
             return True
 
@@ -233,17 +301,27 @@ class Holder:
 
     async def set_min_soc(self, percent: float, now: datetime) -> Setting:
         """The user's discharge floor: on the device now, or at release if held (writing it
-        now would end the hold, and the release would then overwrite it)."""
+        now would end the hold, and the release would then overwrite it).
+
+        Checked against what the device is documented to take before anything is said or
+        saved: a deferred value the device refuses at release would block the restore."""
         _check_now(now)
-        if not 0 <= percent <= 100:
-            raise ValueError(f"min_soc must be 0-100 %, not {percent!r}")
+        if not 0 <= percent <= USER_MIN_SOC_MAX:
+            raise CommandError(
+                f"min_soc {percent:g} % is outside what a SolarFlow takes "
+                f"(0-{USER_MIN_SOC_MAX:g} %)"
+            )
         return await self._set(min_soc=percent)
 
     async def set_output_limit(self, watts: float, now: datetime) -> Setting:
-        """The user's AC output limit, on the same terms as `set_min_soc`."""
+        """The user's AC output limit, on the same terms as `set_min_soc`: at most the
+        unit's own `inverseMaxPower`, which it reports."""
         _check_now(now)
-        if not (math.isfinite(watts) and watts >= 0):
-            raise ValueError(f"output_limit must be >= 0 W, not {watts!r}")
+        top = (await self._flow.report()).properties.inverse_max_power
+        if not (math.isfinite(watts) and 0 <= watts <= (math.inf if top is None else top)):
+            raise CommandError(
+                f"output_limit {watts:g} W is outside what this SolarFlow takes (0-{top} W)"
+            )
         return await self._set(output_limit=watts)
 
     # ---- internals ----------------------------------------------------------------------
@@ -263,6 +341,7 @@ class Holder:
                     }
                 )
                 await self._store(record.model_copy(update={"saved": saved}))
+                self._remaining = None  # a restore under way writes the new value too
                 return Setting.DEFERRED
             await self._flow.write_settings(min_soc=min_soc, output_limit=output_limit)
             await self._verify(min_soc=min_soc, output_limit=output_limit)
@@ -295,7 +374,55 @@ class Holder:
             else:
                 log.warning("outputLimit already 0 W with no hold record and no fallback: "
                             "the release will leave it there")  # fmt: skip
-        return Saved(min_soc=min_soc, output_limit=output_limit)
+        smart_mode = props.smart_mode if props.smart_mode in (0, 1) else None
+        return Saved(min_soc=min_soc, output_limit=output_limit, smart_mode=smart_mode)
+
+    async def _give_back(self, record: HoldRecord, now: datetime) -> Release:
+        """One attempt at restoring the saved settings; the record goes once all are back.
+
+        Settings the device took stay taken: a later attempt writes only the rest. After
+        `RESTORE_ATTEMPTS` refused attempts the rest get their fallbacks instead."""
+        saved = record.saved
+        self._restoring = True
+        remaining = self._remaining if self._remaining is not None else _settings(saved)
+        failed = await self._restore(remaining, saved.smart_mode)
+        self._substituted = {}
+        if failed:
+            self._remaining = {k: v for k, v in remaining.items() if k in failed} or remaining
+            self._refused_attempts += 1
+            why = "; ".join(failed.values())
+            if self._refused_attempts < RESTORE_ATTEMPTS:
+                raise NotAppliedError(
+                    f"restore attempt {self._refused_attempts} of {RESTORE_ATTEMPTS}: {why}"
+                )
+            await self._give_up(self._remaining, saved, why)
+        await self._forget()
+        log.info("released after %s, restored %s", now - record.since, saved)
+        return Release.SUBSTITUTED if failed else Release.RESTORED
+
+    async def _give_up(self, refused: Settings, saved: Saved, why: str) -> None:
+        """The fallbacks in place of what the device keeps refusing, and an `error` event:
+        a battery left held because one value became unacceptable would never discharge."""
+        fallbacks = {"min_soc": self.fallback_min_soc, "output_limit": self.fallback_output_limit}
+        written = {k: v for k in refused if (v := fallbacks.get(k)) is not None}
+        left = sorted(k for k in refused if k not in written)
+        if written:
+            failed = await self._restore(written, saved.smart_mode)
+            if failed:
+                raise NotAppliedError("fallbacks not applied: " + "; ".join(failed.values()))
+        self._substituted = written
+        reason = f"the device refused restoring {_describe(refused)} {RESTORE_ATTEMPTS} times"
+        reason += f" ({why}); wrote {_describe(written)} instead" if written else f" ({why})"
+        if left:
+            reason += f"; no fallback for {', '.join(left)}, left as the device has it"
+        self.outbox.put(
+            DeviceEvent(
+                EventKind.ERROR,
+                "restore_failed",
+                reason,
+                {"refused": dict(refused), "written": written, "left": left},
+            )
+        )
 
     async def _apply(self, saved: Saved) -> HoldRoute:
         """Try minSoc 100 %, then outputLimit 0; keep whichever the device really applied."""
@@ -304,14 +431,16 @@ class Holder:
             (HoldRoute.OUTPUT_LIMIT, {"output_limit": HELD_OUTPUT_LIMIT}),
         ):
             try:
-                await self._flow.write_settings(**settings)
+                await self._write(settings, None)
                 await self._verify(**settings)
             except (DeviceResponseError, NotAppliedError) as err:
                 log.warning("hold by %s not applied: %s", route, err)
                 continue
             return route
         # the first attempt may have half-worked (e.g. a clamped minSoc): put everything back
-        await self._restore(saved)
+        failed = await self._restore(_settings(saved), saved.smart_mode)
+        if failed:  # the record stays, and the release or the lease finishes the restore
+            raise NotAppliedError("; ".join(failed.values()))
         await self._forget()
         raise NotAppliedError("the device applied neither minSoc 100 % nor outputLimit 0")
 
@@ -319,10 +448,7 @@ class Holder:
         record = self._record
         if record is not None:
             # both values, whatever the route: a refused first route may have left a trace
-            await self._restore(record.saved)
-            await self._forget()
-            log.info("released after %s, restored %s", now - record.since, record.saved)
-            return Release.RESTORED
+            return await self._give_back(record, now)
         if self.fallback_min_soc is None and self.fallback_output_limit is None:
             return Release.NOTHING
         props = (await self._flow.report()).properties
@@ -337,9 +463,41 @@ class Holder:
         await self._verify(min_soc=min_soc, output_limit=output_limit)
         return Release.FALLBACK
 
-    async def _restore(self, saved: Saved) -> None:
-        await self._flow.write_settings(min_soc=saved.min_soc, output_limit=saved.output_limit)
-        await self._verify(min_soc=saved.min_soc, output_limit=saved.output_limit)
+    async def _restore(self, settings: Settings, smart_mode: int | None) -> dict[str, str]:
+        """Write the owner's settings with the owner's smartMode, and read them back; what
+        did not take, with why. All in one request; if the device refuses it, each setting
+        on its own, so that a value it refuses cannot keep the others off the device.
+        A smartMode that does not read back counts against the settings written with it."""
+        refused: dict[str, str] = {}
+        try:
+            await self._write(settings, smart_mode)
+        except DeviceRefusedError as err:
+            if len(settings) == 1:
+                refused = dict.fromkeys(settings, str(err))
+            else:
+                for name, value in settings.items():
+                    try:
+                        await self._write({name: value}, smart_mode)
+                    except DeviceRefusedError as one:
+                        refused[name] = str(one)
+        props = (await self._flow.report()).properties
+        failed = refused | {
+            name: f"device reads back {_reads(props, name)} (wrote {_describe({name: value})})"
+            for name, value in settings.items()
+            if name not in refused and not _reads_back(props, name, value)
+        }
+        taken = [name for name in settings if name not in failed]
+        if taken and smart_mode is not None and props.smart_mode != smart_mode:
+            why = f"device reads back smartMode {props.smart_mode} (wrote {smart_mode})"
+            failed |= dict.fromkeys(taken, why)
+        return failed
+
+    async def _write(self, settings: Settings, smart_mode: int | None) -> None:
+        await self._flow.write_settings(
+            min_soc=settings.get("min_soc"),
+            output_limit=settings.get("output_limit"),
+            owners_smart_mode=smart_mode,
+        )
 
     async def _verify(
         self, *, min_soc: float | None = None, output_limit: float | None = None
@@ -375,12 +533,29 @@ class Holder:
             raise HoldFileError(f"cannot write {self._path}: {err}") from err
         self._record = record
 
+    async def _owe_release(self) -> None:
+        record = self._record
+        if record is None or record.release_requested:
+            return
+        owed = record.model_copy(update={"release_requested": True})
+        try:
+            await self._store(owed)
+        except HoldFileError as err:  # retried all the same, until this process ends
+            log.error("%s; the release is retried while the bridge runs", err)
+            self._record = owed
+
     async def _forget(self) -> None:
         try:
             await asyncio.to_thread(self._path.unlink, missing_ok=True)
         except OSError as err:
             raise HoldFileError(f"cannot remove {self._path}: {err}") from err
         self._record = None
+        self._end_restore()
+
+    def _end_restore(self) -> None:
+        self._restoring = False
+        self._remaining = None
+        self._refused_attempts = 0
 
 
 def _check_now(now: datetime) -> None:
@@ -392,11 +567,33 @@ def _close(actual: float | None, expected: float, tolerance: float) -> bool:
     return actual is not None and math.isclose(actual, expected, abs_tol=tolerance)
 
 
+def _settings(saved: Saved) -> Settings:
+    return {"min_soc": saved.min_soc, "output_limit": saved.output_limit}
+
+
+def _reads(props: Properties, name: str) -> str:
+    value = props.min_soc_percent if name == "min_soc" else props.output_limit
+    return _describe({name: value})
+
+
+def _reads_back(props: Properties, name: str, value: float) -> bool:
+    if name == "min_soc":
+        return _close(props.min_soc_percent, value, PERCENT_TOLERANCE)
+    return _close(props.output_limit, value, WATT_TOLERANCE)
+
+
+def _describe(settings: Mapping[str, float | None]) -> str:
+    units = {"min_soc": "%", "output_limit": "W"}
+    return ", ".join(f"{name} {value:g} {units[name]}" if value is not None else f"{name} ?"
+                     for name, value in settings.items())  # fmt: skip
+
+
 def _min_soc_looks_held(props: Properties) -> bool:
     return _close(props.min_soc_percent, HELD_MIN_SOC, PERCENT_TOLERANCE)
 
 
 def _output_looks_held(props: Properties) -> bool:
+    """A guess, for a device with no record: is its outputLimit 0 a lost hold?"""
     return props.output_limit == HELD_OUTPUT_LIMIT and props.ac_mode != AC_MODE_INPUT
 
 

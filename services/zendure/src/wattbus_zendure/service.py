@@ -5,18 +5,19 @@ is given back its settings even when nobody renews or releases the hold."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
-from wattbus.bridge import Bridge
+from wattbus.bridge import Bridge, Outbox
 from wattbus.bus import Bus
 from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, Entity
-from wattbus.models import BatteryCommand, BatteryState
+from wattbus.models import BatteryCommand, BatteryState, utcnow
 from wattbus.service import ServiceSpec
 from wattbus.settings import BusSettings
 
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.exceptions import NotAppliedError, ZendureError
+from wattbus_zendure.exceptions import DeviceRefusedError, NotAppliedError, ZendureError
 from wattbus_zendure.hold import Holder
 from wattbus_zendure.models import Properties
 from wattbus_zendure.settings import ZendureSettings
@@ -44,6 +45,7 @@ ENTITIES = (
 
 
 PRIOR_MAX_AGE = 5.0  # s: a poll younger than this may stand for the settings a hold saves
+REFUSALS = (DeviceRefusedError, NotAppliedError)  # the device answered, and said no
 
 
 class ZendureDevice:
@@ -63,16 +65,18 @@ class ZendureDevice:
         )
 
     async def read(self, now: datetime) -> BatteryState:
+        """One report, after the hold's upkeep. A device that refuses or ignores a write
+        answered: it is reachable, so its state is still read and published; only a
+        device that does not answer fails the poll (and shows offline)."""
         try:
             await self.holder.expire(now)
-        except NotAppliedError as err:  # reachable but refusing: keep publishing its state
-            log.error("%s: restore at lease end not applied, retrying next poll: %s",
-                      self.device_id, err)  # fmt: skip
+        except REFUSALS as err:
+            log.error("%s: restore not applied, retrying next poll: %s", self.device_id, err)
         report = await self.flow.report()
         try:
             if await self.holder.keep(report.properties):
                 report = await self.flow.report()
-        except NotAppliedError as err:
+        except REFUSALS as err:
             log.error("%s: re-applying the hold failed: %s", self.device_id, err)
         self.product = report.product or self.product
         self.polled = (now, report.properties)
@@ -107,24 +111,37 @@ class ZendureDevice:
         return "; ".join(notes)
 
 
+def make_bridge(
+    settings: ZendureSettings,
+    bus: Bus,
+    flow: SolarFlow,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> Bridge[BatteryState, BatteryCommand]:
+    """The bridge for one SolarFlow; the hold's notices go out through the bridge's outbox."""
+    outbox = Outbox()
+    holder = Holder(
+        flow,
+        settings.state_dir / f"{settings.id}.hold.json",
+        fallback_min_soc=settings.fallback_min_soc,
+        fallback_output_limit=settings.fallback_output_limit,
+        outbox=outbox,
+    )
+    return Bridge(
+        bus,
+        ZendureDevice(settings.id, flow, holder, settings.default_lease),
+        entities=ENTITIES,
+        command_model=BatteryCommand,
+        errors=(ZendureError,),
+        interval=settings.poll_interval,
+        clock=clock,
+        outbox=outbox,
+    )
+
+
 async def serve(settings: ZendureSettings, bus_settings: BusSettings) -> None:
     async with SolarFlow(settings.host, port=settings.port) as flow:
-        holder = Holder(
-            flow,
-            settings.state_dir / f"{settings.id}.hold.json",
-            fallback_min_soc=settings.fallback_min_soc,
-            fallback_output_limit=settings.fallback_output_limit,
-        )
-        bus = Bus(bus_settings, settings.id)
-        bridge = Bridge(
-            bus,
-            ZendureDevice(settings.id, flow, holder, settings.default_lease),
-            entities=ENTITIES,
-            command_model=BatteryCommand,
-            errors=(ZendureError,),
-            interval=settings.poll_interval,
-        )
-        await bridge.serve()
+        await make_bridge(settings, Bus(bus_settings, settings.id), flow).serve()
 
 
 SERVICE = ServiceSpec("zendure", ZendureSettings, serve)
