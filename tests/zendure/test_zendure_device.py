@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from wattbus.discovery import device_config
 from wattbus.models import BatteryCommand
+from wattbus.topics import Topics
 from wattbus_simulator.fake_zendure import ZendureState
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.hold import Holder
-from wattbus_zendure.service import ZendureDevice
+from wattbus_zendure.service import ENTITIES, ZendureDevice
 
 T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 
@@ -60,3 +62,16 @@ async def test_a_hold_by_output_limit_in_ac_input_mode_is_written_once(
         held = await device.read(at(poll * 2))
         assert held.hold and held.output_limit == 0
     assert len(state.writes) == writes
+
+
+async def test_home_assistant_gets_the_units_name_and_the_ranges_it_accepts(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    """Named "Zendure zendure" before, Home Assistant repeated the id in every entity's name;
+    its min SoC went to 100 % although the bridge refuses more than zenSDK's 50 %."""
+    device = ZendureDevice("zendure-garage", flow, Holder(flow, hold_file), lease=60)
+    await device.read(at(0))
+    config = device_config(Topics(), device.info, ENTITIES)
+    assert config["dev"]["name"] == "Zendure SolarFlow 2400 AC"  # the fake's solarFlow2400AC
+    assert config["cmps"]["min_soc"]["max"] == 50
+    assert config["cmps"]["output_limit"]["max"] == 2400

@@ -8,6 +8,7 @@ Unknown fields are ignored and most fields are optional: firmware versions and m
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal
 
@@ -20,6 +21,15 @@ from wattbus.models import BatteryState
 SOC_SCALE = 10
 
 AC_MODES: dict[int, Literal["input", "output"]] = {1: "input", 2: "output"}
+MAX_OUTPUT_LIMIT = 2400  # W: the largest SolarFlow's (2400 AC) rated AC output
+
+
+def product_name(product: str) -> str:
+    """The name a person knows the unit by, for Home Assistant: `solarFlow2400AC` is
+    "Zendure SolarFlow 2400 AC", `solarFlow800Pro` "Zendure SolarFlow 800 Pro"."""
+    words = re.sub(r"^solarFlow", "SolarFlow ", product)
+    words = re.sub(r"(?<=\d)(?=[A-Z])", " ", words).strip()
+    return f"Zendure {words}"
 
 
 class _DeviceModel(BaseModel):

@@ -18,8 +18,8 @@ from wattbus.settings import BusSettings
 
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.exceptions import DeviceRefusedError, NotAppliedError, ZendureError
-from wattbus_zendure.hold import Holder
-from wattbus_zendure.models import Properties
+from wattbus_zendure.hold import USER_MIN_SOC_MAX, Holder
+from wattbus_zendure.models import MAX_OUTPUT_LIMIT, Properties, product_name
 from wattbus_zendure.settings import ZendureSettings
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,11 @@ ENTITIES = (
     Entity.power("pv_power", "PV power"),
     Entity.power("output_home_power", "Output to home"),
     Entity.power("grid_input_power", "Input from grid"),
-    Entity("min_soc", "number", "Minimum SoC", unit="%", writable=True, minimum=0, maximum=100,
-           step=1, category="config"),
+    Entity("min_soc", "number", "Minimum SoC", unit="%", writable=True, minimum=0,
+           maximum=USER_MIN_SOC_MAX, step=1, category="config"),
+    # the largest SolarFlow's; a smaller unit refuses more than its own inverseMaxPower, saying so
     Entity("output_limit", "number", "Output limit", unit="W", device_class="power",
-           writable=True, minimum=0, maximum=3200, step=10, category="config"),
+           writable=True, minimum=0, maximum=MAX_OUTPUT_LIMIT, step=10, category="config"),
     Entity("soc_set", "sensor", "Charge limit", unit="%", category="diagnostic"),
     Entity("input_limit", "sensor", "Input limit", unit="W", category="diagnostic"),
     # Read-only: the controller owns holds (steer them with its mode). A switch here fought the
@@ -61,7 +62,7 @@ class ZendureDevice:
     @property
     def info(self) -> DeviceInfo:
         return DeviceInfo(
-            self.device_id, f"Zendure {self.device_id}", "Zendure", self.product, self.flow.sn
+            self.device_id, product_name(self.product), "Zendure", self.product, self.flow.sn
         )
 
     async def read(self, now: datetime) -> BatteryState:
