@@ -20,6 +20,7 @@ class Memory(BaseModel):
 
     guard: GuardMemory = GuardMemory()
     asserted: frozenset[str] = frozenset()  # batteries the guard holds (and must release)
+    releasing: frozenset[str] = frozenset()  # released, but not yet reported free: send again
     mode: ControllerMode | None = None  # run-time changes outlive a restart
     threshold: float | None = None
     confirm: float | None = None

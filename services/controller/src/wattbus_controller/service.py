@@ -31,13 +31,11 @@ from wattbus.topics import CONTROLLER_ID
 
 from wattbus_controller import memory as store
 from wattbus_controller.ev_guard import GuardInputs, GuardSettings, step
+from wattbus_controller.holds import Sent, plan
 from wattbus_controller.settings import ControllerSettings
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=State)
-
-RENEW_FRACTION = 3  # renew a hold when a third of its lease has passed
-RESEND_AFTER = 5.0  # s before a command the battery has not acted on is sent again
 
 
 class ControllerState(State):
@@ -81,7 +79,7 @@ class Controller:
         self.memory = store.load(self.path)
         self.meter: MeterState | None = None
         self.batteries: dict[str, BatteryState | None] = dict.fromkeys(settings.batteries)
-        self.sent: dict[str, tuple[bool, datetime]] = {}  # last command per battery
+        self.sent: dict[str, Sent] = {}  # last command per battery
         self.published: ControllerState | None = None
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
@@ -146,10 +144,8 @@ class Controller:
             gs = self.guard_settings
             inputs = GuardInputs(self.meter, self.batteries)
             guard, decision = step(gs, inputs, self.memory.guard, now)
-            asserted = set(self.memory.asserted)
-            for battery_id in self.settings.batteries:
-                await self._carry_out(battery_id, decision.hold, asserted, now)
-            self._remember(guard=guard, asserted=frozenset(asserted))
+            asserted, releasing = await self._carry_out(decision.hold, now)
+            self._remember(guard=guard, asserted=asserted, releasing=releasing)
             state = ControllerState(
                 ts=now,
                 mode=gs.mode,
@@ -168,33 +164,35 @@ class Controller:
                 self.published = state
 
     async def _carry_out(
-        self, battery_id: str, hold: bool | None, asserted: set[str], now: datetime
-    ) -> None:
-        battery = self.batteries.get(battery_id)
-        held = battery is not None and battery.hold
-        last = self.sent.get(battery_id)
-        age = (now - last[1]).total_seconds() if last else float("inf")
-        if hold:
-            renew_due = age >= self.settings.lease / RENEW_FRACTION
-            not_acted = battery is not None and not battery.hold and age >= RESEND_AFTER
-            if battery_id not in asserted or renew_due or not_acted or (last and not last[0]):
-                await self._send(battery_id, True, now)
-                asserted.add(battery_id)
-            return
-        ours = battery_id in asserted
-        forced = hold is False and held
-        if ours or forced:
-            if last and last[0] is False and age < RESEND_AFTER:
-                return
-            await self._send(battery_id, False, now)
-            asserted.discard(battery_id)
+        self, want: bool | None, now: datetime
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Send each battery what `plan` says; the batteries held and being released after."""
+        held: set[str] = set()
+        releasing: set[str] = set()
+        for battery_id in self.settings.batteries:
+            p = plan(
+                want,
+                self.batteries.get(battery_id),
+                battery_id in self.memory.asserted,
+                battery_id in self.memory.releasing,
+                self.sent.get(battery_id),
+                now,
+                self.settings.lease,
+            )
+            if p.send is not None:
+                await self._send(battery_id, p.send, now)
+            if p.held:
+                held.add(battery_id)
+            if p.releasing:
+                releasing.add(battery_id)
+        return frozenset(held), frozenset(releasing)
 
     async def _send(self, battery_id: str, hold: bool, now: datetime) -> None:
         command: dict[str, object] = {"hold": hold, "id": f"ev-guard-{next(self._ids)}"}
         if hold:
             command["lease"] = self.settings.lease
         await self.bus.publish(self.bus.topics.set(battery_id), command, qos=1)
-        self.sent[battery_id] = (hold, now)
+        self.sent[battery_id] = Sent(hold, now)
         log.info("%s: %s", battery_id, "hold" if hold else "release")  # after: not in its way
 
     def _remember(self, **changes: object) -> None:
