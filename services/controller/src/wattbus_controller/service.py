@@ -159,7 +159,11 @@ class Controller:
                 meter=self.settings.meter,
                 batteries=self.settings.batteries,
             )
-            if not state.same_values(self.published):
+            last = self.published
+            heartbeat_due = last is None or (
+                (now - last.ts).total_seconds() >= self.bus.settings.heartbeat
+            )
+            if heartbeat_due or not state.same_values(last):
                 await self.bus.publish(self.bus.topics.state(CONTROLLER_ID), state, retain=True)
                 self.published = state
 
