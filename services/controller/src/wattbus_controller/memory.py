@@ -14,6 +14,8 @@ from wattbus_controller.ev_guard import GuardMemory
 
 log = logging.getLogger(__name__)
 
+FILE_NAME = "controller.json"  # in WATTBUS_CONTROLLER_STATE_DIR
+
 
 class Memory(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -32,6 +32,7 @@ from wattbus.topics import CONTROLLER_ID
 from wattbus_controller import memory as store
 from wattbus_controller.ev_guard import GuardInputs, GuardSettings, step
 from wattbus_controller.holds import Sent, plan
+from wattbus_controller.overrides import RUN_TIME, Override, check_notes, describe, overrides
 from wattbus_controller.settings import ControllerSettings
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class ControllerState(State):
     reason: str
     meter: str
     batteries: list[str]
+    overrides: dict[str, Override]  # values saved at run time, against the configured ones
 
 
 ENTITIES = (
@@ -73,10 +75,12 @@ class Controller:
         self.bus = bus
         self.settings = settings
         self.clock = clock
-        self.path = settings.state_dir / "controller.json"
+        self.path = settings.state_dir / store.FILE_NAME
         with contextlib.suppress(OSError):  # made once; if it cannot be, each save says so
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.memory = store.load(self.path)
+        for line in describe(overrides(settings, self.memory)):
+            log.warning("%s", line)
         self.meter: MeterState | None = None
         self.batteries: dict[str, BatteryState | None] = dict.fromkeys(settings.batteries)
         self.sent: dict[str, Sent] = {}  # last command per battery
@@ -158,6 +162,7 @@ class Controller:
                 reason=decision.reason,
                 meter=self.settings.meter,
                 batteries=self.settings.batteries,
+                overrides=overrides(self.settings, self.memory),
             )
             last = self.published
             heartbeat_due = last is None or (
@@ -217,9 +222,17 @@ class Controller:
             await self._event(EventKind.REJECTED, topic, str(err), err.command_id)
             return
         changes = command.model_dump(exclude_none=True, exclude={"id"})
-        self._remember(**changes)
+        if command.reset:
+            self._drop_overrides()
+        self._remember(**{k: v for k, v in changes.items() if k != "reset"})
         await self._event(EventKind.APPLIED, topic, None, command.id, changes)
         await self.evaluate()
+
+    def _drop_overrides(self) -> None:
+        """The configured settings apply again; values in the same command are saved after."""
+        for line in describe(overrides(self.settings, self.memory)):
+            log.info("reset: dropped %s", line)
+        self._remember(**dict.fromkeys(RUN_TIME))
 
     async def _event(
         self,
@@ -255,4 +268,4 @@ async def serve(settings: ControllerSettings, bus_settings: BusSettings) -> None
         tg.create_task(controller.run())
 
 
-SERVICE = ServiceSpec("controller", ControllerSettings, serve)
+SERVICE = ServiceSpec("controller", ControllerSettings, serve, check_notes=check_notes)
