@@ -32,6 +32,7 @@ from wattbus.topics import CONTROLLER_ID
 from wattbus_controller import memory as store
 from wattbus_controller.ev_guard import GuardInputs, GuardSettings, step
 from wattbus_controller.holds import Sent, plan
+from wattbus_controller.notices import notices
 from wattbus_controller.overrides import RUN_TIME, Override, check_notes, describe, overrides
 from wattbus_controller.settings import ControllerSettings
 
@@ -149,7 +150,11 @@ class Controller:
             inputs = GuardInputs(self.meter, self.batteries)
             guard, decision = step(gs, inputs, self.memory.guard, now)
             asserted, releasing = await self._carry_out(decision.hold, now)
+            before = self.memory
             self._remember(guard=guard, asserted=asserted, releasing=releasing)
+            for notice in notices(before, self.memory, decision, gs, now):
+                log.info("%s: %s", notice.code, notice.reason)
+                await self.bus.publish(self.bus.topics.event(CONTROLLER_ID), notice, qos=1)
             state = ControllerState(
                 ts=now,
                 mode=gs.mode,
