@@ -206,8 +206,12 @@ class Controller:
         if hold:
             command["lease"] = self.settings.lease
         await self.bus.publish(self.bus.topics.set(battery_id), command, qos=1)
+        last = self.sent.get(battery_id)
         self.sent[battery_id] = Sent(hold, now)
-        log.info("%s: %s", battery_id, "hold" if hold else "release")  # after: not in its way
+        # after the publish: not in its way. Renewals and resends (every 5 s while a bridge is
+        # down) only at debug, so that hours of them do not bury the log
+        level = logging.INFO if last is None or last.hold != hold else logging.DEBUG
+        log.log(level, "%s: %s", battery_id, "hold" if hold else "release")
 
     def _remember(self, **changes: object) -> None:
         """Persist after the command that made the change is sent (a crash before this line
