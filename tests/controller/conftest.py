@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,13 @@ class Rig:
     meter: aiomqtt.Client
     battery: aiomqtt.Client
 
-    async def house(self, watts: float, *, hold: bool, home: float = 1.0) -> None:
-        """Meter and battery states, and wait until the controller has both: its house power
-        counts the battery's `home` W, so it shows once the battery's state is in."""
+    readings: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def house(self, watts: float, *, hold: bool) -> None:
+        """Meter and battery states, and wait until the controller has both. The battery
+        delivers a few W to the home, different each time, so the house power the controller
+        publishes shows that this battery state is in."""
+        home = float(next(self.readings))
         mark = self.obs.mark()
         battery = BatteryState(ts=self.clock(), soc=50, power=-home, output_home_power=home,
                                hold=hold)  # fmt: skip

@@ -61,7 +61,8 @@ async def test_the_controller_announces_its_decisions_on_its_event_topic(
         mark = rig.obs.mark()
         await rig.house(9000, hold=False)
         detected = await rig.obs.wait_for(EVENTS, is_notice("ev_detected"), after=mark)
-        assert detected.json["data"] == {"house_power": 9001.0, "threshold": 5000.0}
+        assert detected.json["data"]["threshold"] == 5000
+        assert detected.json["data"]["house_power"] > 9000  # with what the battery delivers
         held = await rig.obs.wait_for(EVENTS, is_notice("battery_held"), after=mark)
         assert held.json["data"]["battery"] == "zendure"
 
@@ -69,6 +70,7 @@ async def test_the_controller_announces_its_decisions_on_its_event_topic(
         mark = rig.obs.mark()
         await rig.house(600, hold=True)
         ended = await rig.obs.wait_for(EVENTS, is_notice("ev_ended"), after=mark)
-        assert ended.json["data"] == {"house_power": 601.0, "threshold": 5000.0}
+        assert ended.json["data"]["threshold"] == 5000
+        assert 600 < ended.json["data"]["house_power"] < 5000
         released = await rig.obs.wait_for(EVENTS, is_notice("battery_released"), after=mark)
         assert released.json["data"]["battery"] == "zendure"
