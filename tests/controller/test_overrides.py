@@ -107,13 +107,3 @@ async def test_wattbus_reset_sends_it_and_waits_for_the_answer(
         assert result.returncode == 0, result.stderr
         await rig.obs.wait_for(STATE, lambda m: m.json["overrides"] == {})
     assert in_file(tmp_path).threshold is None
-
-
-async def test_reset_is_not_taken_as_a_plain_value(own_broker: Broker, tmp_path: Path) -> None:
-    """`set/<field>` values are text, and text is not a JSON `true`."""
-    saved(tmp_path, Memory(threshold=1))
-    async with controller_rig(own_broker, tmp_path) as rig:
-        await rig.obs.publish("wattbus/controller/set/reset", "true")
-        answer = await rig.obs.wait_for(EVENTS, lambda m: m.json.get("topic", "").endswith("reset"))
-        assert answer.json["kind"] == "rejected"
-    assert in_file(tmp_path).threshold == 1
