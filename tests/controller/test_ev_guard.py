@@ -39,14 +39,14 @@ def run(
     return out
 
 
-def test_idle_house_asserts_nothing() -> None:
-    assert [h for _, h in run([300, 800, 4900])] == [None, None, None]
+def test_idle_house_wants_no_hold() -> None:
+    assert [h for _, h in run([300, 800, 4900])] == [False, False, False]
 
 
 def test_charging_declared_after_confirm_period() -> None:
     holds = [h for _, h in run([300, 7000, 7000, 7000, 7000, 7000])]
     # above from t=1; confirmed at t=4 (3 s later)
-    assert holds == [None, None, None, None, True, True]
+    assert holds == [False, False, False, False, True, True]
 
 
 def test_confirm_zero_holds_on_first_reading() -> None:
@@ -56,7 +56,7 @@ def test_confirm_zero_holds_on_first_reading() -> None:
 
 def test_a_dip_restarts_confirmation() -> None:
     holds = [h for _, h in run([7000, 7000, 4000, 7000, 7000, 7000, 7000])]
-    assert holds == [None, None, None, None, None, None, True]
+    assert holds == [False, False, False, False, False, False, True]
 
 
 def test_flapping_around_threshold_during_session_does_not_release() -> None:
@@ -72,7 +72,7 @@ def test_release_after_release_period_below() -> None:
     # declared at t=3, below from t=4, released at t=14 (10 s later)
     assert charging[3:14] == [True] * 11
     assert charging[14] is False
-    assert results[14][1] is None
+    assert results[14][1] is False
 
 
 def test_battery_covering_the_car_cannot_hide_it() -> None:
@@ -93,7 +93,7 @@ def test_stale_meter_stops_asserting() -> None:
     m = run([7000] * 5)[-1][0]
     assert m.charging
     _, d = step(S, GuardInputs(meter(7000, 4), {}), m, at(40))
-    assert d.hold is None
+    assert d.hold is False
     assert "silent" in d.reason
 
 

@@ -183,6 +183,8 @@ def config_check(name: Annotated[str, typer.Argument(help="the service to check"
         for key, value in model.model_dump().items():
             table.add_row(key, str(value))
     console.print(table)
+    for line in spec.check_notes(own) if spec.check_notes else []:
+        console.print(line, highlight=False, soft_wrap=True)
     console.print(f"{name}: settings are valid")
 
 
@@ -198,3 +200,9 @@ def health(
         fail(f"no health file at {path}", code=1)
     if age > HEALTH_MAX_AGE:
         fail(f"not connected to the broker for {age:.0f} s", code=1)
+
+
+@app.command()
+def reset() -> None:
+    """Drop the controller's values saved at run time: the configured settings apply again."""
+    _steer({"reset": True})

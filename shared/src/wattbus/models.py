@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 
 def utcnow() -> datetime:
@@ -111,6 +111,15 @@ class ControllerCommand(Command):
     threshold: Watts | None = None
     confirm: Duration | None = None
     release: Duration | None = None
+    reset: StrictBool | None = Field(None, description="true drops every value saved at run time")
+
+    @field_validator("reset")
+    @classmethod
+    def _only_true(cls, value: bool | None) -> bool | None:
+        """`false` would read as "keep them", which is what leaving it out already does."""
+        if value is False:
+            raise ValueError("reset takes only true")
+        return value
 
 
 class EventKind(StrEnum):

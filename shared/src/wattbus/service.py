@@ -33,6 +33,8 @@ class ServiceSpec:
     name: str
     settings: type[ServiceSettings]
     run: Callable[[Any, BusSettings], Coroutine[Any, Any, None]]
+    # lines `config check` prints after the settings: what else decides the values in effect
+    check_notes: Callable[[Any], list[str]] | None = None
 
     def load(self) -> tuple[ServiceSettings, BusSettings]:
         """Both settings objects, or ConfigError naming the variable at fault."""

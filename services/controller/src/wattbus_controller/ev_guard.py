@@ -48,8 +48,9 @@ class GuardInputs:
 
 @dataclass(frozen=True)
 class Decision:
-    """`hold`: True = hold every battery; False = make sure none is held (manual resume);
-    None = no opinion: release only what the guard itself held."""
+    """`hold`: True = hold every battery; False = make sure none is held, whoever placed the
+    hold (the controller owns battery holds in `auto`, `pause` and `resume`); None = mode
+    `off`: release only what the guard itself held, then leave the batteries alone."""
 
     hold: bool | None
     charging: bool
@@ -108,6 +109,4 @@ def step(
         return new, Decision(True, new.charging, power, "paused by hand: holding")
     if s.mode is ControllerMode.RESUME:
         return new, Decision(False, new.charging, power, "resumed by hand: not holding")
-    if power is None:
-        return new, Decision(None, new.charging, None, reason)
-    return new, Decision(True if new.charging else None, new.charging, power, reason)
+    return new, Decision(power is not None and new.charging, new.charging, power, reason)

@@ -14,12 +14,15 @@ from wattbus_controller.ev_guard import GuardMemory
 
 log = logging.getLogger(__name__)
 
+FILE_NAME = "controller.json"  # in WATTBUS_CONTROLLER_STATE_DIR
+
 
 class Memory(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     guard: GuardMemory = GuardMemory()
     asserted: frozenset[str] = frozenset()  # batteries the guard holds (and must release)
+    releasing: frozenset[str] = frozenset()  # released, but not yet reported free: send again
     mode: ControllerMode | None = None  # run-time changes outlive a restart
     threshold: float | None = None
     confirm: float | None = None

@@ -31,13 +31,13 @@ from wattbus.topics import CONTROLLER_ID
 
 from wattbus_controller import memory as store
 from wattbus_controller.ev_guard import GuardInputs, GuardSettings, step
+from wattbus_controller.holds import Sent, plan
+from wattbus_controller.notices import notices
+from wattbus_controller.overrides import RUN_TIME, Override, check_notes, describe, overrides
 from wattbus_controller.settings import ControllerSettings
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=State)
-
-RENEW_FRACTION = 3  # renew a hold when a third of its lease has passed
-RESEND_AFTER = 5.0  # s before a command the battery has not acted on is sent again
 
 
 class ControllerState(State):
@@ -51,6 +51,7 @@ class ControllerState(State):
     reason: str
     meter: str
     batteries: list[str]
+    overrides: dict[str, Override]  # values saved at run time, against the configured ones
 
 
 ENTITIES = (
@@ -75,13 +76,15 @@ class Controller:
         self.bus = bus
         self.settings = settings
         self.clock = clock
-        self.path = settings.state_dir / "controller.json"
+        self.path = settings.state_dir / store.FILE_NAME
         with contextlib.suppress(OSError):  # made once; if it cannot be, each save says so
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.memory = store.load(self.path)
+        for line in describe(overrides(settings, self.memory)):
+            log.warning("%s", line)
         self.meter: MeterState | None = None
         self.batteries: dict[str, BatteryState | None] = dict.fromkeys(settings.batteries)
-        self.sent: dict[str, tuple[bool, datetime]] = {}  # last command per battery
+        self.sent: dict[str, Sent] = {}  # last command per battery
         self.published: ControllerState | None = None
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
@@ -146,10 +149,12 @@ class Controller:
             gs = self.guard_settings
             inputs = GuardInputs(self.meter, self.batteries)
             guard, decision = step(gs, inputs, self.memory.guard, now)
-            asserted = set(self.memory.asserted)
-            for battery_id in self.settings.batteries:
-                await self._carry_out(battery_id, decision.hold, asserted, now)
-            self._remember(guard=guard, asserted=frozenset(asserted))
+            asserted, releasing = await self._carry_out(decision.hold, now)
+            before = self.memory
+            self._remember(guard=guard, asserted=asserted, releasing=releasing)
+            for notice in notices(before, self.memory, decision, gs, now):
+                log.info("%s: %s", notice.code, notice.reason)
+                await self.bus.publish(self.bus.topics.event(CONTROLLER_ID), notice, qos=1)
             state = ControllerState(
                 ts=now,
                 mode=gs.mode,
@@ -162,40 +167,51 @@ class Controller:
                 reason=decision.reason,
                 meter=self.settings.meter,
                 batteries=self.settings.batteries,
+                overrides=overrides(self.settings, self.memory),
             )
-            if not state.same_values(self.published):
+            last = self.published
+            heartbeat_due = last is None or (
+                (now - last.ts).total_seconds() >= self.bus.settings.heartbeat
+            )
+            if heartbeat_due or not state.same_values(last):
                 await self.bus.publish(self.bus.topics.state(CONTROLLER_ID), state, retain=True)
                 self.published = state
 
     async def _carry_out(
-        self, battery_id: str, hold: bool | None, asserted: set[str], now: datetime
-    ) -> None:
-        battery = self.batteries.get(battery_id)
-        held = battery is not None and battery.hold
-        last = self.sent.get(battery_id)
-        age = (now - last[1]).total_seconds() if last else float("inf")
-        if hold:
-            renew_due = age >= self.settings.lease / RENEW_FRACTION
-            not_acted = battery is not None and not battery.hold and age >= RESEND_AFTER
-            if battery_id not in asserted or renew_due or not_acted or (last and not last[0]):
-                await self._send(battery_id, True, now)
-                asserted.add(battery_id)
-            return
-        ours = battery_id in asserted
-        forced = hold is False and held
-        if ours or forced:
-            if last and last[0] is False and age < RESEND_AFTER:
-                return
-            await self._send(battery_id, False, now)
-            asserted.discard(battery_id)
+        self, want: bool | None, now: datetime
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Send each battery what `plan` says; the batteries held and being released after."""
+        held: set[str] = set()
+        releasing: set[str] = set()
+        for battery_id in self.settings.batteries:
+            p = plan(
+                want,
+                self.batteries.get(battery_id),
+                battery_id in self.memory.asserted,
+                battery_id in self.memory.releasing,
+                self.sent.get(battery_id),
+                now,
+                self.settings.lease,
+            )
+            if p.send is not None:
+                await self._send(battery_id, p.send, now)
+            if p.held:
+                held.add(battery_id)
+            if p.releasing:
+                releasing.add(battery_id)
+        return frozenset(held), frozenset(releasing)
 
     async def _send(self, battery_id: str, hold: bool, now: datetime) -> None:
         command: dict[str, object] = {"hold": hold, "id": f"ev-guard-{next(self._ids)}"}
         if hold:
             command["lease"] = self.settings.lease
         await self.bus.publish(self.bus.topics.set(battery_id), command, qos=1)
-        self.sent[battery_id] = (hold, now)
-        log.info("%s: %s", battery_id, "hold" if hold else "release")  # after: not in its way
+        last = self.sent.get(battery_id)
+        self.sent[battery_id] = Sent(hold, now)
+        # after the publish: not in its way. Renewals and resends (every 5 s while a bridge is
+        # down) only at debug, so that hours of them do not bury the log
+        level = logging.INFO if last is None or last.hold != hold else logging.DEBUG
+        log.log(level, "%s: %s", battery_id, "hold" if hold else "release")
 
     def _remember(self, **changes: object) -> None:
         """Persist after the command that made the change is sent (a crash before this line
@@ -215,9 +231,17 @@ class Controller:
             await self._event(EventKind.REJECTED, topic, str(err), err.command_id)
             return
         changes = command.model_dump(exclude_none=True, exclude={"id"})
-        self._remember(**changes)
+        if command.reset:
+            self._drop_overrides()
+        self._remember(**{k: v for k, v in changes.items() if k != "reset"})
         await self._event(EventKind.APPLIED, topic, None, command.id, changes)
         await self.evaluate()
+
+    def _drop_overrides(self) -> None:
+        """The configured settings apply again; values in the same command are saved after."""
+        for line in describe(overrides(self.settings, self.memory)):
+            log.info("reset: dropped %s", line)
+        self._remember(**dict.fromkeys(RUN_TIME))
 
     async def _event(
         self,
@@ -253,4 +277,4 @@ async def serve(settings: ControllerSettings, bus_settings: BusSettings) -> None
         tg.create_task(controller.run())
 
 
-SERVICE = ServiceSpec("controller", ControllerSettings, serve)
+SERVICE = ServiceSpec("controller", ControllerSettings, serve, check_notes=check_notes)

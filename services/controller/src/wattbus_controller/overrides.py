@@ -1,0 +1,55 @@
+"""Values set at run time (on `controller/set`, saved in controller.json) against the configured
+settings. A saved value wins over its `WATTBUS_CONTROLLER_*` variable across restarts, so an
+owner who edits the variable must be able to see that it is overridden, and drop the override."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from wattbus.models import ControllerMode
+
+from wattbus_controller import memory as store
+from wattbus_controller.memory import Memory
+from wattbus_controller.settings import ControllerSettings
+
+RUN_TIME = ("mode", "threshold", "confirm", "release")  # the fields `set` saves
+UNITS = {"mode": "", "threshold": " W", "confirm": " s", "release": " s"}
+
+
+class Override(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    configured: float | ControllerMode
+    saved: float | ControllerMode
+
+
+def overrides(settings: ControllerSettings, memory: Memory) -> dict[str, Override]:
+    """Every saved value, also one equal to its setting: it still wins once the setting
+    changes, and `reset` is what drops it."""
+    found = {}
+    for name in RUN_TIME:
+        saved = getattr(memory, name)
+        if saved is not None:
+            found[name] = Override(configured=getattr(settings, name), saved=saved)
+    return found
+
+
+def _plain(value: float | ControllerMode) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
+
+
+def describe(found: dict[str, Override]) -> list[str]:
+    """One line each, naming the variable that is overridden."""
+    prefix = str(ControllerSettings.model_config.get("env_prefix", ""))
+    lines = []
+    for name, o in found.items():
+        saved = f"{name} {_plain(o.saved)}{UNITS[name]}"
+        variable = f"{prefix}{name.upper()}={_plain(o.configured)}"
+        lines.append(f"{saved} saved at run time overrides {variable}")
+    return lines
+
+
+def check_notes(settings: ControllerSettings) -> list[str]:
+    """For `wattbus config check controller`: reads the memory file, starts nothing."""
+    path = settings.state_dir / store.FILE_NAME
+    lines = describe(overrides(settings, store.load(path)))
+    return lines or [f"no values saved at run time in {path}"]
