@@ -75,3 +75,14 @@ async def test_home_assistant_gets_the_units_name_and_the_ranges_it_accepts(
     assert config["dev"]["name"] == "Zendure SolarFlow 2400 AC"  # the fake's solarFlow2400AC
     assert config["cmps"]["min_soc"]["max"] == 50
     assert config["cmps"]["output_limit"]["max"] == 2400
+
+
+async def test_the_answer_to_a_release_says_what_the_battery_has_back(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    state.properties.update(minSoc=150, outputLimit=800, smartMode=0)
+    device = ZendureDevice("zendure", flow, Holder(flow, hold_file), lease=60)
+    await device.read(at(0))
+    await device.apply(BatteryCommand(hold=True), at(1))
+    note = await device.apply(BatteryCommand(hold=False), at(2))
+    assert note == "release: restored min_soc 15 %, output_limit 800 W, smartMode 0"

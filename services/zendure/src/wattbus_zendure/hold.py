@@ -96,6 +96,11 @@ class Saved(BaseModel):
     # device did not report it: the restore is then written in RAM
     smart_mode: Literal[0, 1] | None = None
 
+    def describe(self) -> str:
+        """For the answer to a release: what the owner has back."""
+        mode = "" if self.smart_mode is None else f", smartMode {self.smart_mode}"
+        return _describe(_settings(self)) + mode
+
 
 class HoldRecord(BaseModel):
     """The file's content. `route` is None between saving and a confirmed hold, so a crash

@@ -18,7 +18,7 @@ from wattbus.settings import BusSettings
 
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.exceptions import DeviceRefusedError, NotAppliedError, ZendureError
-from wattbus_zendure.hold import USER_MIN_SOC_MAX, Holder
+from wattbus_zendure.hold import USER_MIN_SOC_MAX, Holder, Release
 from wattbus_zendure.models import MAX_OUTPUT_LIMIT, Properties, product_name
 from wattbus_zendure.settings import ZendureSettings
 
@@ -99,7 +99,10 @@ class ZendureDevice:
         self.polled = None
         notes = []
         if command.hold is False:
-            notes.append(f"release: {await self.holder.release(now)}")
+            saved = self.holder.saved
+            released = await self.holder.release(now)
+            restored = f" {saved.describe()}" if saved and released is Release.RESTORED else ""
+            notes.append(f"release: {released}{restored}")
         if command.min_soc is not None:
             done = await self.holder.set_min_soc(command.min_soc, now)
             notes.append(f"min_soc {command.min_soc:g} %: {done}")
