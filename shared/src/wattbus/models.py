@@ -14,9 +14,9 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    Strict,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -123,33 +123,46 @@ def _zero_or_at_least(minimum: float, unit: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-# Numbers are JSON numbers only: Strict refuses booleans and numeric text, and no value is NaN
-# or infinite. The ranges are what a user could mean; docs/topics.md lists them.
-Percent = Annotated[float, Strict(), Field(ge=0, le=100, allow_inf_nan=False)]
+# The ranges a user could mean, for commands and for the settings that set the same values
+# (those read text from the environment). docs/topics.md lists them. Never NaN or infinite.
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 # no home battery's AC output reaches 100 kW; a bridge checks its own device's limit on top
-Watts = Annotated[float, Strict(), Field(ge=0, le=100_000, allow_inf_nan=False)]
+Watts = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
 # below 100 W even a kettle's standby "is an EV"; above 50 kW is past any home connection
-Threshold = Annotated[float, Strict(), Field(ge=100, le=50_000, allow_inf_nan=False)]
+Threshold = Annotated[float, Field(ge=100, le=50_000, allow_inf_nan=False)]
 # 10 s: the shortest lease a bridge polling every few seconds can keep; a day at most, so
 # a lost controller never leaves a battery held for longer
-Lease = Annotated[float, Strict(), Field(ge=10, le=86_400, allow_inf_nan=False)]
+Lease = Annotated[float, Field(ge=10, le=86_400, allow_inf_nan=False)]
 # how long power stays above (confirm) or below (release) the threshold: 0 or a real wait, up
 # to an hour (a car that needs longer to be believed is never confirmed while it charges)
-Confirm = Annotated[
-    float, Strict(), Field(ge=0, le=3600, allow_inf_nan=False), _zero_or_at_least(0.5, "s")
-]
-Release = Annotated[
-    float, Strict(), Field(ge=0, le=3600, allow_inf_nan=False), _zero_or_at_least(1, "s")
-]
+Confirm = Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False), _zero_or_at_least(0.5, "s")]
+Release = Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False), _zero_or_at_least(1, "s")]
+
+
+def _json_number(value: object) -> object:
+    """A command's number is a JSON number: Python counts `True` as 1 and would read `"20"`
+    as 20, and neither is what the sender wrote."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kinds = {bool: "a boolean", str: "text", list: "a list", dict: "an object"}
+        kind = kinds.get(type(value), type(value).__name__)
+        raise PydanticCustomError(
+            "json_number", "Input should be a number, not {kind}", {"kind": kind}
+        )
+    return value
+
+
+JsonNumber = BeforeValidator(_json_number)
 
 
 class BatteryCommand(Command):
     """What a battery bridge accepts on `set` and `set/<field>`."""
 
-    min_soc: Percent | None = None
-    output_limit: Watts | None = None
+    min_soc: Annotated[Percent, JsonNumber] | None = None
+    output_limit: Annotated[Watts, JsonNumber] | None = None
     hold: StrictBool | None = None
-    lease: Lease | None = Field(None, description="s, how long a hold lasts without renewal")
+    lease: Annotated[Lease, JsonNumber] | None = Field(
+        None, description="s, how long a hold lasts without renewal"
+    )
 
 
 class ControllerMode(StrEnum):
@@ -163,9 +176,9 @@ class ControllerCommand(Command):
     """What the controller accepts on `wattbus/controller/set`."""
 
     mode: ControllerMode | None = None
-    threshold: Threshold | None = None
-    confirm: Confirm | None = None
-    release: Release | None = None
+    threshold: Annotated[Threshold, JsonNumber] | None = None
+    confirm: Annotated[Confirm, JsonNumber] | None = None
+    release: Annotated[Release, JsonNumber] | None = None
 
 
 class EventKind(StrEnum):

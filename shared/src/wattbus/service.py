@@ -5,20 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from wattbus.settings import BusSettings, ServiceSettings, describe_error
 
 CANCEL_AGAIN = 1.0  # s a stopping service has before it is cancelled once more
+PREFIX = "WATTBUS_"  # of every setting's variable
+# not settings, but read from the same `.env`: compose.yaml's image tag
+NOT_SETTINGS = frozenset({"WATTBUS_IMAGE"})
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -32,9 +41,10 @@ class ServiceSpec:
     run: Callable[[Any, BusSettings], Coroutine[Any, Any, None]]
 
     def load(self) -> tuple[ServiceSettings, BusSettings]:
-        """Both settings objects, or ConfigError naming the variable at fault."""
+        """Both settings objects, or ConfigError naming the variable at fault. Every check is
+        made here, `config check` and `run` alike, so what the one accepts the other runs."""
         try:
-            bus = BusSettings()
+            bus = BusSettings().for_service(self.name)
         except ValidationError as err:
             raise ConfigError(describe_error(err, BusSettings)) from err
         except ValueError as err:
@@ -46,6 +56,46 @@ class ServiceSpec:
         except ValueError as err:
             raise ConfigError(str(err)) from err
         return own, bus
+
+
+def known_variables() -> set[str]:
+    """Every variable a setting of the suite reads: the bus's and every installed service's
+    (compose gives one `.env` to every service), each with its `_FILE` form."""
+    known = set(NOT_SETTINGS)
+    every: list[type[ServiceSettings]] = [BusSettings, *_installed_settings()]
+    for settings in every:
+        prefix = str(settings.model_config.get("env_prefix", "")).upper()
+        for field in settings.model_fields:
+            known |= {f"{prefix}{field.upper()}", f"{prefix}{field.upper()}_FILE"}
+    return known
+
+
+def _installed_settings() -> list[type[ServiceSettings]]:
+    found: list[type[ServiceSettings]] = []
+    for ep in entry_points(group="wattbus.services"):
+        with contextlib.suppress(Exception):  # a broken package cannot stop the others
+            spec = ep.load()
+            if isinstance(spec, ServiceSpec):
+                found.append(spec.settings)
+    return found
+
+
+def unknown_variables() -> str | None:
+    """One line on the `WATTBUS_*` variables, in the environment or `.env`, that no setting
+    reads (misspelt, most likely: they would be ignored in silence), or None."""
+    given = set(os.environ)
+    env_file = Path(str(ServiceSettings.model_config.get("env_file")))
+    if env_file.is_file():
+        given |= set(dotenv_values(env_file))
+    known = known_variables()
+    unknown = sorted({n.upper() for n in given if n.upper().startswith(PREFIX)} - known)
+    if not unknown:
+        return None
+    names = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        names.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return f"no setting reads {', '.join(names)}: ignored"
 
 
 def service_names() -> list[str]:
@@ -61,11 +111,14 @@ def service(name: str) -> ServiceSpec | None:
     return None
 
 
-def run_until_signalled(main: Coroutine[Any, Any, None], log_level: str = "INFO") -> None:
-    """Run a service; SIGTERM (docker stop) and Ctrl-C cancel it so it can say `offline`."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def run_until_signalled(
+    main: Coroutine[Any, Any, None], log_level: str = "INFO", warning: str | None = None
+) -> None:
+    """Run a service; SIGTERM (docker stop) and Ctrl-C cancel it so it can say `offline`.
+    `warning` is logged first, once logging is set up."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if warning:
+        log.warning("%s", warning)
 
     # What is loaded by now (modules, classes, pydantic's validators) lives as long as the
     # process. Frozen, the cycle collector stops walking it: a full collection over it took
@@ -104,5 +157,5 @@ def run_service(name: str) -> int:
     except ConfigError as err:
         print(f"wattbus: {name}: {err}", file=sys.stderr)
         return 2
-    run_until_signalled(spec.run(own, bus), bus.log_level)
+    run_until_signalled(spec.run(own, bus), bus.log_level, unknown_variables())
     return 0
