@@ -78,16 +78,24 @@ def test_a_bad_value_in_dotenv_is_named_too(tmp_path: Path) -> None:
 
 
 def test_a_misspelt_variable_is_named_with_its_likely_meaning(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("WATTBUS_ZENDURE_POL_INTERVAL=5\n")
-    env = DEVICE | {"WATTBUS_SHELLY_POLL_INTRVAL": "3"}
-    result = wattbus("config", "check", "shelly", env=env, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    warning = result.stderr.strip().splitlines()
-    assert len(warning) == 1
-    assert "WATTBUS_SHELLY_POLL_INTRVAL (did you mean WATTBUS_SHELLY_POLL_INTERVAL?)" in warning[0]
-    assert (
-        "WATTBUS_ZENDURE_POL_INTERVAL (did you mean WATTBUS_ZENDURE_POLL_INTERVAL?)" in warning[0]
-    )
+    (tmp_path / ".env").write_text("WATTBUS_ZENDURE_POL_INTERVAL=5\nWATTBUS_MQTT_HOTS=x\n")
+    env = DEVICE | {"WATTBUS_SHELLY_POLL_INTRVAL": "3", "WATTBUS_SHELY_HOST": "x"}
+    shelly = wattbus("config", "check", "shelly", env=env, cwd=tmp_path)
+    assert shelly.returncode == 0, shelly.stderr
+    [warning] = shelly.stderr.strip().splitlines()
+    assert warning.startswith("wattbus: shelly: warning: ")
+    for wrong, meant in [
+        ("SHELLY_POLL_INTRVAL", "SHELLY_POLL_INTERVAL"),
+        ("MQTT_HOTS", "MQTT_HOST"),
+    ]:
+        assert f"WATTBUS_{wrong} (did you mean WATTBUS_{meant}?)" in warning
+    assert "WATTBUS_SHELY_HOST" in warning  # a prefix no service has
+    # the zendure bridge's own misspelling is the zendure bridge's to name
+    assert "ZENDURE" not in warning
+    zendure = wattbus("config", "check", "zendure", env=env, cwd=tmp_path)
+    [warning] = zendure.stderr.strip().splitlines()
+    assert "WATTBUS_ZENDURE_POL_INTERVAL (did you mean WATTBUS_ZENDURE_POLL_INTERVAL?)" in warning
+    assert "SHELLY_POLL" not in warning
 
 
 def test_the_settings_of_other_services_and_file_forms_are_not_misspelt(tmp_path: Path) -> None:

@@ -192,7 +192,7 @@ def config_check(name: Annotated[str, typer.Argument(help="the service to check"
         for key, value in model.model_dump().items():
             table.add_row(key, str(value))
     console.print(table)
-    if warning := unknown_variables():
+    if warning := unknown_variables(spec):
         err_console.print(f"wattbus: {name}: warning: {warning}", style="yellow", highlight=False)
     console.print(f"{name}: settings are valid")
 

@@ -58,37 +58,24 @@ class ServiceSpec:
         return own, bus
 
 
-def known_variables() -> set[str]:
-    """Every variable a setting of the suite reads: the bus's and every installed service's
-    (compose gives one `.env` to every service), each with its `_FILE` form."""
-    known = set(NOT_SETTINGS)
-    every: list[type[ServiceSettings]] = [BusSettings, *_installed_settings()]
-    for settings in every:
-        prefix = str(settings.model_config.get("env_prefix", "")).upper()
-        for field in settings.model_fields:
-            known |= {f"{prefix}{field.upper()}", f"{prefix}{field.upper()}_FILE"}
-    return known
-
-
-def _installed_settings() -> list[type[ServiceSettings]]:
-    found: list[type[ServiceSettings]] = []
-    for ep in entry_points(group="wattbus.services"):
-        with contextlib.suppress(Exception):  # a broken package cannot stop the others
-            spec = ep.load()
-            if isinstance(spec, ServiceSpec):
-                found.append(spec.settings)
-    return found
-
-
-def unknown_variables() -> str | None:
-    """One line on the `WATTBUS_*` variables, in the environment or `.env`, that no setting
-    reads (misspelt, most likely: they would be ignored in silence), or None."""
+def unknown_variables(spec: ServiceSpec) -> str | None:
+    """One line on the `WATTBUS_*` variables, in the environment or `.env`, that neither the
+    bus nor service `spec` reads (misspelt, most likely: they would be ignored in silence), or
+    None. Compose gives one `.env` to every service: a variable under another installed
+    service's prefix is that service's to check when it starts. (Importing every service to
+    check them all here would cost each process the others' modules: 11 MiB for the
+    simulator's alone.)"""
     given = set(os.environ)
     env_file = Path(str(ServiceSettings.model_config.get("env_file")))
     if env_file.is_file():
         given |= set(dotenv_values(env_file))
-    known = known_variables()
-    unknown = sorted({n.upper() for n in given if n.upper().startswith(PREFIX)} - known)
+    known = set(NOT_SETTINGS) | _variables(BusSettings) | _variables(spec.settings)
+    others = tuple(f"{PREFIX}{name.upper()}_" for name in service_names() if name != spec.name)
+    unknown = sorted(
+        name
+        for name in {n.upper() for n in given if n.upper().startswith(PREFIX)} - known
+        if not name.startswith(others)
+    )
     if not unknown:
         return None
     names = []
@@ -96,6 +83,14 @@ def unknown_variables() -> str | None:
         close = difflib.get_close_matches(name, known, n=1)
         names.append(f"{name} (did you mean {close[0]}?)" if close else name)
     return f"no setting reads {', '.join(names)}: ignored"
+
+
+def _variables(settings: type[ServiceSettings]) -> set[str]:
+    """The variables a settings class reads, each with its `_FILE` form."""
+    prefix = str(settings.model_config.get("env_prefix", "")).upper()
+    return {
+        f"{prefix}{field.upper()}{end}" for field in settings.model_fields for end in ("", "_FILE")
+    }
 
 
 def service_names() -> list[str]:
@@ -157,5 +152,5 @@ def run_service(name: str) -> int:
     except ConfigError as err:
         print(f"wattbus: {name}: {err}", file=sys.stderr)
         return 2
-    run_until_signalled(spec.run(own, bus), bus.log_level, unknown_variables())
+    run_until_signalled(spec.run(own, bus), bus.log_level, unknown_variables(spec))
     return 0
