@@ -240,15 +240,15 @@ def test_an_answer_to_any_command_can_be_serialised(model: type[Command]) -> Non
 
 
 @pytest.mark.parametrize(
-    ("service", "device", "field"),
+    ("service", "device", "field", "good"),
     [
-        ("zendure", "zendure", "min_soc"),
-        ("controller", "controller", "threshold"),
-        ("shelly", "grid-meter", "power"),  # a meter takes no commands, and says so
+        ("zendure", "zendure", "min_soc", 20),
+        ("controller", "controller", "threshold", 4000),
+        ("shelly", "grid-meter", "power", 0),  # a meter takes no commands, and says so
     ],
 )
 async def test_every_service_answers_the_payloads_that_crashed_the_parser(
-    home: Home, service: str, device: str, field: str
+    home: Home, service: str, device: str, field: str, good: int
 ) -> None:
     async with observer(home.broker) as obs:
         home.service(service)
@@ -260,4 +260,11 @@ async def test_every_service_answers_the_payloads_that_crashed_the_parser(
                 answer = await obs.wait_for(f"wattbus/{device}/event", after=mark)
                 assert answer.json["kind"] == "rejected", (topic, answer.json)
                 assert answer.json["reason"]
+        # an id that cannot be written back: refused before anything is applied, not echoed
+        mark = obs.mark()
+        unreadable_id = f'{{"id": "\\ud800", "{field}": {good}}}'
+        await obs.publish(f"wattbus/{device}/set", unreadable_id)
+        answer = await obs.wait_for(f"wattbus/{device}/event", after=mark)
+        assert answer.json["kind"] == "rejected" and "id" not in answer.json
+        assert home.zendure.state.writes == []
         assert home.procs[service].alive()
