@@ -211,7 +211,8 @@ def test_mqtt_needs_no_host_and_reads_shelly_slash_its_id(clean_env: pytest.Monk
         ),
         (
             {"WATTBUS_SHELLY_SOURCE": "mqtt", "WATTBUS_SHELLY_MQTT_PREFIX": "shelly/#"},
-            "WATTBUS_SHELLY_MQTT_PREFIX String should match pattern '^[^+#]+$'",
+            "WATTBUS_SHELLY_MQTT_PREFIX Input should be topic levels joined by '/': no '+', "
+            "'#', spaces or empty levels, and no leading '$'",
         ),
     ],
 )

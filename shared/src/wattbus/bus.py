@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import socket
-import ssl
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ import aiomqtt
 import paho.mqtt.client as mqtt
 from pydantic import BaseModel
 
-from wattbus.settings import BusSettings
+from wattbus.settings import BusSettings, tls_context
 from wattbus.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -65,9 +64,7 @@ def mqtt_client(
     s: BusSettings, identifier: str, *, will: aiomqtt.Will | None = None
 ) -> aiomqtt.Client:
     """A client with the suite's login and TLS settings; the CLI's short-lived ones too."""
-    tls: ssl.SSLContext | None = None
-    if s.mqtt_tls:
-        tls = ssl.create_default_context(cafile=str(s.mqtt_ca_file) if s.mqtt_ca_file else None)
+    tls = tls_context(s.mqtt_ca_file) if s.mqtt_tls else None
     client = aiomqtt.Client(
         s.mqtt_host,
         s.mqtt_port,

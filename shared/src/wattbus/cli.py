@@ -21,7 +21,14 @@ from rich.console import Console
 from rich.table import Table
 
 from wattbus.bus import mqtt_client
-from wattbus.service import ConfigError, ServiceSpec, run_service, service, service_names
+from wattbus.service import (
+    ConfigError,
+    ServiceSpec,
+    run_service,
+    service,
+    service_names,
+    unknown_variables,
+)
 from wattbus.settings import BusSettings, describe_error
 from wattbus.topics import CONTROLLER_ID, Topics
 
@@ -48,6 +55,8 @@ def bus_settings() -> BusSettings:
         return BusSettings()
     except ValidationError as err:
         fail(describe_error(err, BusSettings))
+    except ValueError as err:  # a `*_FILE` that cannot be read
+        fail(str(err))
 
 
 def client(s: BusSettings, suffix: str) -> aiomqtt.Client:
@@ -185,15 +194,31 @@ def config_check(name: Annotated[str, typer.Argument(help="the service to check"
     console.print(table)
     for line in spec.check_notes(own) if spec.check_notes else []:
         console.print(line, highlight=False, soft_wrap=True)
+    if warning := unknown_variables(spec):
+        err_console.print(f"wattbus: {name}: warning: {warning}", style="yellow", highlight=False)
     console.print(f"{name}: settings are valid")
+
+
+def _health_file(name: str | None) -> Path:
+    """The file service `name` touches: WATTBUS_HEALTH_FILE if set (each container sets its
+    own), else the service's default, as `ServiceSpec.load` picks it."""
+    s = bus_settings()
+    if name is not None:
+        return s.for_service(_spec(name).name).health_file
+    if "health_file" not in s.model_fields_set:
+        fail("name the service (wattbus health <service>), or set WATTBUS_HEALTH_FILE")
+    return s.health_file
 
 
 @app.command()
 def health(
+    name: Annotated[
+        str | None, typer.Argument(help="the service; not needed with WATTBUS_HEALTH_FILE")
+    ] = None,
     file: Annotated[Path | None, typer.Option(help="health file to check")] = None,
 ) -> None:
     """Exit 0 while a running service is connected to its broker (for container healthchecks)."""
-    path = file or bus_settings().health_file
+    path = file or _health_file(name)
     try:
         age = time.time() - path.stat().st_mtime
     except OSError:

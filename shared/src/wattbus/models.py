@@ -11,7 +11,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 
 def utcnow() -> datetime:
@@ -74,27 +85,85 @@ class BatteryState(State):
     hold_expires: datetime | None = None
 
 
+# A command's `id` is echoed in the answer: printable text (not a lone surrogate, which no
+# JSON encoder can write back) or an integer JSON carries exactly; never a boolean.
+ID_MAX_LENGTH = 128
+ID_MAX_INT = 2**53  # the largest integer a JavaScript client (Node-RED) reads back exactly
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise PydanticCustomError("printable", "Input should be printable text")
+    return value
+
+
+CommandId = (
+    Annotated[StrictStr, Field(min_length=1, max_length=ID_MAX_LENGTH), AfterValidator(_printable)]
+    | Annotated[StrictInt, Field(ge=-ID_MAX_INT, le=ID_MAX_INT)]
+)
+
+
 class Command(BaseModel):
     """Base of every command: a partial update; unknown keys are an error, not ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str | int | None = Field(None, description="echoed in the answering event")
+    id: CommandId | None = Field(None, description="echoed in the answering event")
 
 
-Percent = Annotated[float, Field(ge=0, le=100)]
-Watts = Annotated[float, Field(ge=0, le=100_000)]
-Seconds = Annotated[float, Field(gt=0, le=86_400)]
-Duration = Annotated[float, Field(ge=0, le=86_400)]
+def _zero_or_at_least(minimum: float, unit: str) -> AfterValidator:
+    """0 means "at the first reading" and is meant; a fraction of a second above it is never
+    meant (readings come at most once a second), so it is refused rather than obeyed."""
+
+    def check(value: float) -> float:
+        if 0 < value < minimum:
+            message = f"Input should be 0 (at once) or at least {minimum:g} {unit}"
+            raise PydanticCustomError("zero_or_at_least", message)
+        return value
+
+    return AfterValidator(check)
+
+
+# The ranges a user could mean, for commands and for the settings that set the same values
+# (those read text from the environment). docs/topics.md lists them. Never NaN or infinite.
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+# no home battery's AC output reaches 100 kW; a bridge checks its own device's limit on top
+Watts = Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)]
+# below 100 W even a kettle's standby "is an EV"; above 50 kW is past any home connection
+Threshold = Annotated[float, Field(ge=100, le=50_000, allow_inf_nan=False)]
+# 10 s: the shortest lease a bridge polling every few seconds can keep; a day at most, so
+# a lost controller never leaves a battery held for longer
+Lease = Annotated[float, Field(ge=10, le=86_400, allow_inf_nan=False)]
+# how long power stays above (confirm) or below (release) the threshold: 0 or a real wait, up
+# to an hour (a car that needs longer to be believed is never confirmed while it charges)
+Confirm = Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False), _zero_or_at_least(0.5, "s")]
+Release = Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False), _zero_or_at_least(1, "s")]
+
+
+def _json_number(value: object) -> object:
+    """A command's number is a JSON number: Python counts `True` as 1 and would read `"20"`
+    as 20, and neither is what the sender wrote."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kinds = {bool: "a boolean", str: "text", list: "a list", dict: "an object"}
+        kind = kinds.get(type(value), type(value).__name__)
+        raise PydanticCustomError(
+            "json_number", "Input should be a number, not {kind}", {"kind": kind}
+        )
+    return value
+
+
+JsonNumber = BeforeValidator(_json_number)
 
 
 class BatteryCommand(Command):
     """What a battery bridge accepts on `set` and `set/<field>`."""
 
-    min_soc: Percent | None = None
-    output_limit: Watts | None = None
-    hold: bool | None = None
-    lease: Seconds | None = Field(None, description="s, how long a hold lasts without renewal")
+    min_soc: Annotated[Percent, JsonNumber] | None = None
+    output_limit: Annotated[Watts, JsonNumber] | None = None
+    hold: StrictBool | None = None
+    lease: Annotated[Lease, JsonNumber] | None = Field(
+        None, description="s, how long a hold lasts without renewal"
+    )
 
 
 class ControllerMode(StrEnum):
@@ -108,9 +177,9 @@ class ControllerCommand(Command):
     """What the controller accepts on `wattbus/controller/set`."""
 
     mode: ControllerMode | None = None
-    threshold: Watts | None = None
-    confirm: Duration | None = None
-    release: Duration | None = None
+    threshold: Annotated[Threshold, JsonNumber] | None = None
+    confirm: Annotated[Confirm, JsonNumber] | None = None
+    release: Annotated[Release, JsonNumber] | None = None
     reset: StrictBool | None = Field(None, description="true drops every value saved at run time")
 
     @field_validator("reset")

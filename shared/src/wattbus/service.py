@@ -5,20 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from wattbus.settings import BusSettings, ServiceSettings, describe_error
 
 CANCEL_AGAIN = 1.0  # s a stopping service has before it is cancelled once more
+PREFIX = "WATTBUS_"  # of every setting's variable
+# not settings, but read from the same `.env`: compose.yaml's image tag
+NOT_SETTINGS = frozenset({"WATTBUS_IMAGE"})
+
+log = logging.getLogger(__name__)
+
 # HTTP libraries that log every request at INFO: a bridge polling once a second would write
 # two lines a second that say nothing a user needs; their warnings still show
 QUIET_LOGGERS = ("httpx", "httpcore")
@@ -37,9 +47,10 @@ class ServiceSpec:
     check_notes: Callable[[Any], list[str]] | None = None
 
     def load(self) -> tuple[ServiceSettings, BusSettings]:
-        """Both settings objects, or ConfigError naming the variable at fault."""
+        """Both settings objects, or ConfigError naming the variable at fault. Every check is
+        made here, `config check` and `run` alike, so what the one accepts the other runs."""
         try:
-            bus = BusSettings()
+            bus = BusSettings().for_service(self.name)
         except ValidationError as err:
             raise ConfigError(describe_error(err, BusSettings)) from err
         except ValueError as err:
@@ -51,6 +62,41 @@ class ServiceSpec:
         except ValueError as err:
             raise ConfigError(str(err)) from err
         return own, bus
+
+
+def unknown_variables(spec: ServiceSpec) -> str | None:
+    """One line on the `WATTBUS_*` variables, in the environment or `.env`, that neither the
+    bus nor service `spec` reads (misspelt, most likely: they would be ignored in silence), or
+    None. Compose gives one `.env` to every service: a variable under another installed
+    service's prefix is that service's to check when it starts. (Importing every service to
+    check them all here would cost each process the others' modules: 11 MiB for the
+    simulator's alone.)"""
+    given = set(os.environ)
+    env_file = Path(str(ServiceSettings.model_config.get("env_file")))
+    if env_file.is_file():
+        given |= set(dotenv_values(env_file))
+    known = set(NOT_SETTINGS) | _variables(BusSettings) | _variables(spec.settings)
+    others = tuple(f"{PREFIX}{name.upper()}_" for name in service_names() if name != spec.name)
+    unknown = sorted(
+        name
+        for name in {n.upper() for n in given if n.upper().startswith(PREFIX)} - known
+        if not name.startswith(others)
+    )
+    if not unknown:
+        return None
+    names = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1)
+        names.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return f"no setting reads {', '.join(names)}: ignored"
+
+
+def _variables(settings: type[ServiceSettings]) -> set[str]:
+    """The variables a settings class reads, each with its `_FILE` form."""
+    prefix = str(settings.model_config.get("env_prefix", "")).upper()
+    return {
+        f"{prefix}{field.upper()}{end}" for field in settings.model_fields for end in ("", "_FILE")
+    }
 
 
 def service_names() -> list[str]:
@@ -71,13 +117,16 @@ def quiet_http_loggers() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def run_until_signalled(main: Coroutine[Any, Any, None], log_level: str = "INFO") -> None:
-    """Run a service; SIGTERM (docker stop) and Ctrl-C cancel it so it can say `offline`."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def run_until_signalled(
+    main: Coroutine[Any, Any, None], log_level: str = "INFO", warning: str | None = None
+) -> None:
+    """Run a service; SIGTERM (docker stop) and Ctrl-C cancel it so it can say `offline`.
+    `warning` is logged first, once logging is set up."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if log_level.upper() != "DEBUG":  # asked for everything: the requests too
         quiet_http_loggers()
+    if warning:
+        log.warning("%s", warning)
 
     # What is loaded by now (modules, classes, pydantic's validators) lives as long as the
     # process. Frozen, the cycle collector stops walking it: a full collection over it took
@@ -116,5 +165,5 @@ def run_service(name: str) -> int:
     except ConfigError as err:
         print(f"wattbus: {name}: {err}", file=sys.stderr)
         return 2
-    run_until_signalled(spec.run(own, bus), bus.log_level)
+    run_until_signalled(spec.run(own, bus), bus.log_level, unknown_variables(spec))
     return 0

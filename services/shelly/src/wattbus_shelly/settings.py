@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
-from wattbus.settings import ServiceSettings
+from wattbus.settings import DeviceId, HostAndPort, Port, ServiceSettings, TopicPrefix, field_error
 
 from wattbus_shelly.client import DEFAULT_PORT
 from wattbus_shelly.gen1 import DEFAULT_USERNAME
@@ -21,12 +20,12 @@ MAX_SILENCE = 90.0
 class ShellySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="WATTBUS_SHELLY_")
 
-    id: str = "grid-meter"
+    id: DeviceId = "grid-meter"
     source: Literal["poll", "mqtt"] = Field(
         "poll", description="poll: ask the device over HTTP; mqtt: read what it publishes itself"
     )
-    host: str | None = Field(None, min_length=1, description="required for source poll")
-    port: int = DEFAULT_PORT
+    host: HostAndPort | None = Field(None, description="required for source poll")
+    port: Port = DEFAULT_PORT
     generation: Literal["auto", "1", "2"] = Field(
         "auto", description="auto: ask the device's /shelly at start; 1: Gen1 3EM; 2: Pro 3EM"
     )
@@ -35,11 +34,8 @@ class ShellySettings(ServiceSettings):
     )
     password: SecretStr | None = None
     poll_interval: float = Field(1.0, ge=1.0, description="s between readings")
-    mqtt_prefix: str | None = Field(
-        None,
-        min_length=1,
-        pattern=r"^[^+#]+$",
-        description="the device's MQTT topic prefix; default shelly/<id>",
+    mqtt_prefix: TopicPrefix | None = Field(
+        None, description="the device's MQTT topic prefix; default shelly/<id>"
     )
     max_silence: float = Field(
         MAX_SILENCE, gt=0, description="s a pushed reading stays good without a new push"
@@ -54,12 +50,8 @@ class ShellySettings(ServiceSettings):
         """Raised as errors on the field at fault, so the one-line message names its variable
         (`WATTBUS_SHELLY_HOST is required`) as for any other setting."""
         if self.source == "poll" and self.host is None:
-            raise _error("host", "missing", "Field required")
+            raise field_error("ShellySettings", "host", "Field required", kind="missing")
         if self.source == "mqtt" and self.generation == "1":
-            raise _error("source", "value_error", "mqtt reads Gen2+ devices only, not generation 1")
+            message = "mqtt reads Gen2+ devices only, not generation 1"
+            raise field_error("ShellySettings", "source", message)
         return self
-
-
-def _error(field: str, kind: str, message: str) -> ValidationError:
-    detail = InitErrorDetails(type=PydanticCustomError(kind, message), loc=(field,), input=None)
-    return ValidationError.from_exception_data("ShellySettings", [detail])
