@@ -23,7 +23,9 @@ from wattbus_controller.service import Controller
 from wattbus_controller.settings import ControllerSettings
 
 T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
-TICK = 0.1  # s (real), the least the setting allows: evaluations come quickly, time itself moves only with the fake clock
+# s (real), the least the setting allows: evaluations come quickly, time itself moves only
+# with the fake clock
+TICK = 0.1
 STATE = "wattbus/controller/state"
 EVENTS = "wattbus/controller/event"
 BATTERY_SET = "wattbus/zendure/set"
