@@ -3,12 +3,14 @@ middle of an EV session neither forgets a hold nor restores a battery twice."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from wattbus.models import ControllerMode
+from wattbus.models import ControllerCommand, ControllerMode
 
 from wattbus_controller.ev_guard import GuardMemory
 
@@ -29,14 +31,36 @@ class Memory(BaseModel):
     release: float | None = None
 
 
+OVERRIDES = ("mode", "threshold", "confirm", "release")  # the values `set` saves
+
+
 def load(path: Path) -> Memory:
     try:
-        return Memory.model_validate_json(path.read_bytes())
+        data = json.loads(path.read_bytes())
+        return Memory.model_validate(_valid_overrides(path, data))
     except FileNotFoundError:
         return Memory()
-    except (OSError, ValidationError) as err:
+    except (OSError, ValueError) as err:  # ValidationError is a ValueError
         log.error("cannot read %s (%s); starting with empty memory", path, err)
         return Memory()
+
+
+def _valid_overrides(path: Path, data: Any) -> Any:
+    """A value saved by an older release that a `set` would now refuse (a threshold of 1 W
+    sent as `true`) is dropped, so the configured setting applies again; the rest of the
+    memory (a session, the holds to release) is kept."""
+    if not isinstance(data, dict):
+        return data
+    for field in OVERRIDES:
+        if data.get(field) is None:
+            continue
+        try:
+            ControllerCommand.model_validate({field: data[field]})
+        except ValidationError as err:
+            log.warning("%s: dropping the saved %s %r: %s", path, field, data[field],
+                        err.errors()[0]["msg"])  # fmt: skip
+            data = {k: v for k, v in data.items() if k != field}
+    return data
 
 
 def save(path: Path, memory: Memory) -> None:
