@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from pydantic import ValidationError
 from wattbus.discovery import DeviceInfo, Entity, device_config, removed_components
+from wattbus.models import ControllerCommand
 from wattbus.topics import Topics
+from wattbus_controller.service import ENTITIES as CONTROLLER_ENTITIES
 
 TOPICS = Topics()
 DEVICE = DeviceInfo("zendure-garage", "Zendure SolarFlow 2400 AC", "Zendure", "solarFlow2400AC")
@@ -45,3 +49,16 @@ def test_an_entity_that_changed_platform_leaves_no_old_one_behind() -> None:
     cmps = device_config(TOPICS, DEVICE, ENTITIES, removed=removed)["cmps"]
     assert cmps["hold"] == {"p": "switch"}
     assert cmps["held"]["p"] == "binary_sensor"
+
+
+def test_home_assistant_offers_the_controllers_threshold_range_exactly() -> None:
+    """Its slider went from 0 W while a command below 100 W is refused."""
+    threshold = next(e for e in CONTROLLER_ENTITIES if e.key == "threshold")
+    low, high = threshold.minimum, threshold.maximum
+    assert low is not None and high is not None
+    assert (low, high) == (100, 50_000)
+    ControllerCommand.model_validate({"threshold": low})
+    ControllerCommand.model_validate({"threshold": high})
+    for outside in (low - 1, high + 1):
+        with pytest.raises(ValidationError):
+            ControllerCommand.model_validate({"threshold": outside})

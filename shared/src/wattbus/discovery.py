@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+import annotated_types
 
 from wattbus.topics import Topics
 
@@ -24,6 +26,21 @@ def _origin() -> dict[str, str]:
     except PackageNotFoundError:  # running from a source tree without metadata
         sw = "0"
     return {"name": "wattbus", "sw": sw, "url": ORIGIN_URL}
+
+
+def bounds(kind: Any) -> tuple[float, float]:
+    """(minimum, maximum) of a range from `wattbus.models` (`Threshold`, `Percent`, ...), for a
+    number entity: Home Assistant then offers exactly what the command accepts."""
+    low = high = None
+    for extra in get_args(kind)[1:]:
+        for rule in getattr(extra, "metadata", ()):
+            if isinstance(rule, annotated_types.Ge):
+                low = float(rule.ge)  # type: ignore[arg-type]
+            elif isinstance(rule, annotated_types.Le):
+                high = float(rule.le)  # type: ignore[arg-type]
+    if low is None or high is None:
+        raise ValueError(f"{kind!r} has no closed range")
+    return low, high
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 from wattbus.bus import Bus
 from wattbus.commands import CommandError, parse_command
-from wattbus.discovery import DeviceInfo, Entity, device_config
+from wattbus.discovery import DeviceInfo, Entity, bounds, device_config
 from wattbus.models import (
     BatteryState,
     ControllerCommand,
@@ -23,6 +23,7 @@ from wattbus.models import (
     EventKind,
     MeterState,
     State,
+    Threshold,
     utcnow,
 )
 from wattbus.service import ServiceSpec
@@ -59,7 +60,7 @@ ENTITIES = (
     Entity("mode", "select", "Mode", writable=True, options=tuple(m.value for m in ControllerMode)),
     Entity(
         "threshold", "number", "EV threshold", unit="W", device_class="power", writable=True,
-        minimum=0, maximum=50_000, step=100, category="config",
+        minimum=bounds(Threshold)[0], maximum=bounds(Threshold)[1], step=100, category="config",
     ),
     Entity(
         "house_power", "sensor", "House power", unit="W", device_class="power",
