@@ -86,3 +86,11 @@ async def test_the_answer_to_a_release_says_what_the_battery_has_back(
     await device.apply(BatteryCommand(hold=True), at(1))
     note = await device.apply(BatteryCommand(hold=False), at(2))
     assert note == "release: restored min_soc 15 %, output_limit 800 W, smartMode 0"
+
+
+async def test_the_owner_may_name_the_unit(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    device = ZendureDevice("zendure-garage", flow, Holder(flow, hold_file), 60, "Garage battery")
+    await device.read(at(0))
+    assert device.info.name == "Garage battery"

@@ -50,8 +50,16 @@ REFUSALS = (DeviceRefusedError, NotAppliedError)  # the device answered, and sai
 
 
 class ZendureDevice:
-    def __init__(self, device_id: str, flow: SolarFlow, holder: Holder, lease: float) -> None:
+    def __init__(
+        self,
+        device_id: str,
+        flow: SolarFlow,
+        holder: Holder,
+        lease: float,
+        name: str | None = None,
+    ) -> None:
         self.device_id = device_id
+        self.name = name
         self.flow = flow
         self.holder = holder
         self.default_lease = lease
@@ -62,7 +70,11 @@ class ZendureDevice:
     @property
     def info(self) -> DeviceInfo:
         return DeviceInfo(
-            self.device_id, product_name(self.product), "Zendure", self.product, self.flow.sn
+            self.device_id,
+            self.name or product_name(self.product),
+            "Zendure",
+            self.product,
+            self.flow.sn,
         )
 
     async def read(self, now: datetime) -> BatteryState:
@@ -133,7 +145,7 @@ def make_bridge(
     )
     return Bridge(
         bus,
-        ZendureDevice(settings.id, flow, holder, settings.default_lease),
+        ZendureDevice(settings.id, flow, holder, settings.default_lease, settings.name),
         entities=ENTITIES,
         command_model=BatteryCommand,
         errors=(ZendureError,),

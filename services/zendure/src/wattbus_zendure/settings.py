@@ -18,6 +18,8 @@ class ZendureSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="WATTBUS_ZENDURE_")
 
     id: DeviceId = "zendure"
+    # what Home Assistant calls the unit ("Garage battery"); by default its model's name
+    name: str | None = Field(None, min_length=1, max_length=64)
     host: Host
     port: Port = DEFAULT_PORT
     poll_interval: float = Field(2.0, ge=1.0, description="s between reports")
