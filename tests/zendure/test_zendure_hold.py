@@ -480,14 +480,20 @@ async def test_lease_expiry_is_a_notice_with_what_was_restored(
     assert holder.outbox.take() == []  # a release asked for is answered, not noticed
 
 
-async def test_a_failed_release_is_tried_again_on_the_next_poll(
-    state: ZendureState, fake: FakeZendure, flow: SolarFlow, hold_file: Path
-) -> None:
+async def failed_release(flow: SolarFlow, fake: FakeZendure, hold_file: Path) -> Holder:
+    """A hold whose release the device failed at 10 s (HTTP 500); the device fails on."""
     holder = Holder(flow, hold_file)
     await holder.hold(LEASE, T0)
     fake.faults.status_500 = True
     with pytest.raises(DeviceResponseError):
         await holder.release(at(10))
+    return holder
+
+
+async def test_a_failed_release_is_tried_again_on_the_next_poll(
+    state: ZendureState, fake: FakeZendure, flow: SolarFlow, hold_file: Path
+) -> None:
+    holder = await failed_release(flow, fake, hold_file)
     assert (on_disk(hold_file) or {})["release_requested"] is True
     with pytest.raises(DeviceResponseError):
         await holder.expire(at(11))  # long before the lease ends
@@ -502,11 +508,7 @@ async def test_a_failed_release_is_tried_again_on_the_next_poll(
 async def test_a_hold_after_a_failed_release_holds_again(
     state: ZendureState, fake: FakeZendure, flow: SolarFlow, hold_file: Path
 ) -> None:
-    holder = Holder(flow, hold_file)
-    await holder.hold(LEASE, T0)
-    fake.faults.status_500 = True
-    with pytest.raises(DeviceResponseError):
-        await holder.release(at(10))
+    holder = await failed_release(flow, fake, hold_file)
     fake.faults.status_500 = False
     assert await holder.hold(LEASE, at(11)) is HoldRoute.MIN_SOC
     assert await holder.expire(at(12)) is False
