@@ -527,3 +527,29 @@ async def test_a_setting_sent_while_a_restore_is_refused_is_the_one_restored(
     assert await holder.expire(at(12)) is True  # the owed release, now with a value it takes
     assert (state.properties["minSoc"], state.properties["outputLimit"]) == (200, 800)
     assert holder.outbox.take() == []
+
+
+async def test_a_refused_output_limit_with_no_fallback_ends_at_the_units_own_cap(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    """Held by output limit 0 (this firmware ignores minSoc above 50 %), the owner lowers the
+    unit's cap in the app to 800 W mid-hold, so the saved 1200 W is refused at every restore.
+    With no output-limit fallback configured, the battery stayed at 0 W: held for good."""
+    state.min_soc_above_50 = "ignored"
+    state.properties.update(outputLimit=1200)
+    holder = Holder(flow, hold_file)
+    assert await holder.hold(LEASE, T0) is HoldRoute.OUTPUT_LIMIT
+    state.properties.update(inverseMaxPower=800)
+    for attempt in range(2):
+        with pytest.raises(NotAppliedError):
+            await holder.release(at(10 + attempt))
+    assert await holder.release(at(12)) is Release.SUBSTITUTED
+    assert state.properties["outputLimit"] == 800
+    assert not holder.held
+    (event,) = holder.outbox.take()
+    assert event.code == "restore_failed"
+    assert event.data == {
+        "refused": {"output_limit": 1200.0},
+        "written": {"output_limit": 800.0},
+        "left": [],
+    }

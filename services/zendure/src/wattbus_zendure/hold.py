@@ -407,8 +407,17 @@ class Holder:
 
     async def _give_up(self, refused: Settings, saved: Saved, why: str) -> None:
         """The fallbacks in place of what the device keeps refusing, and an `error` event:
-        a battery left held because one value became unacceptable would never discharge."""
-        fallbacks = {"min_soc": self.fallback_min_soc, "output_limit": self.fallback_output_limit}
+        a battery left held because one value became unacceptable would never discharge.
+
+        Without a configured output-limit fallback, the unit's own `inverseMaxPower` stands
+        in: the output cap its owner set (800 W where the law says so), which the unit always
+        takes as an output limit, where an output limit left at 0 would hold it for good."""
+        output_fallback = self.fallback_output_limit
+        if "output_limit" in refused and output_fallback is None:
+            props = (await self._flow.report()).properties
+            if props.inverse_max_power is not None:
+                output_fallback = float(props.inverse_max_power)
+        fallbacks = {"min_soc": self.fallback_min_soc, "output_limit": output_fallback}
         written = {k: v for k in refused if (v := fallbacks.get(k)) is not None}
         left = sorted(k for k in refused if k not in written)
         if written:
