@@ -103,6 +103,35 @@ CommandId = (
 )
 
 
+class ChargerMode(StrEnum):
+    """What an EV charger does with the power it may use."""
+
+    OFF = "off"  # no charging at all
+    NORMAL = "normal"  # charge at the set current, whatever the house draws
+    SMART = "smart"  # charge as fast as the mains connection allows
+    SOLAR = "solar"  # charge from surplus only
+    PAUSE = "pause"  # a session held open, not charging
+
+
+class ChargerState(State):
+    """An EV charger, as its bridge sees it. Currents per phase, in A; what the charger does
+    not report is left out (None), never guessed."""
+
+    charging: bool = Field(description="the car draws power now")
+    plugged: bool | None = Field(None, description="a car is connected")
+    power: float | None = Field(None, description="W, charging power")
+    current: float | None = Field(None, description="A, the current the charger offers now")
+    current_override: float | None = Field(None, description="A, set by hand; None: none")
+    min_current: float | None = Field(None, description="A, the least it charges with")
+    max_current: float | None = Field(None, description="A, the most it charges with")
+    phases: int | None = Field(None, ge=1, le=3, description="phases charging")
+    session_energy: float | None = Field(None, description="Wh, charged this session")
+    total_energy: float | None = Field(None, description="Wh, charged in all")
+    mode: ChargerMode | None = None
+    access: Literal["allow", "deny", "pause"] | None = None
+    error: str | None = Field(None, description="the charger's own words; None: no error")
+
+
 class Command(BaseModel):
     """Base of every command: a partial update; unknown keys are an error, not ignored."""
 
