@@ -60,7 +60,10 @@ from wattbus_simulator.processes import ServiceProcess, bus_env
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.hold import _write_atomically
 
-TARGET_P99 = 3.0  # ms, end to end (meter state on the bus -> minSoc write at the device)
+# The hold's target is a ratio, not a time: these shared 2-core VMs drift from run to run, so
+# the hold's p99 is judged against the p99 of the same path through two bare relays (d), taken
+# in the same run with the same quiet (or none), which drifts with it.
+TARGET_RATIO = 1.3
 HIGH = 11_500.0  # W: an EV at 11 kW on top of the base load, far above the 5000 W threshold
 LOW = 500.0  # W: the base load alone
 HELD_MIN_SOC = 1000  # device units (0.1 %): minSoc 100 %
@@ -679,11 +682,12 @@ def show_profile(name: str, path: Path, events: int, top: int = 14) -> None:
 # ---- report ----------------------------------------------------------------------------------
 
 
-def verdict(values_ms: list[float]) -> str:
-    p99 = percentile(values_ms, 99)
-    if p99 < TARGET_P99:
-        return "[green]met[/green]"
-    return f"[red]missed: p99 is {p99 / TARGET_P99:.1f}x the target[/red]"
+def verdict(values: list[float], floor: list[float]) -> str:
+    ratio = percentile(values, 99) / percentile(floor, 99)
+    shown = f"p99 {ratio:.2f}x the floor's"
+    if ratio <= TARGET_RATIO:
+        return f"[green]met: {shown}[/green]"
+    return f"[red]missed: {shown}[/red]"
 
 
 def print_latency(
@@ -695,6 +699,7 @@ def print_latency(
     hop1: list[float],
     hop_quiet: list[float],
     floor: list[float],
+    floor_burst: list[float],
     payload_size: int,
     client_post: list[float],
     client_get: list[float],
@@ -710,18 +715,24 @@ def print_latency(
         table.add_row(name, str(len(v)), *stats_row(v), target)
 
     pause = f"{gap * 1000:g} ms quiet before each"
+    target = f"p99 <= {TARGET_RATIO:g}x (d)'s"
     row(
         f"(a) hold: meter high -> minSoc 1000 write ({pause})",
         e2e.hold,
-        f"p99 < {TARGET_P99:g}: {verdict(ms(e2e.hold))}",
+        f"{target}: {verdict(e2e.hold, floor)}",
     )
     row(f"(a) release: meter low -> restore write ({pause})", e2e.release)
-    row("(a) hold, back to back (no pause: connections busy)", burst.hold)
+    row(
+        "(a) hold, back to back (no pause: connections busy)",
+        burst.hold,
+        f"{target}: {verdict(burst.hold, floor_burst)}",
+    )
     row("(a) release, back to back", burst.release)
     row(f"(b) broker hop, QoS 0, {payload_size} B (meter state)", hop0)
     row(f"(b) broker hop, QoS 1, {len(SET_PAYLOAD)} B (set command)", hop1)
     row(f"(b) broker hop, QoS 0, {payload_size} B, {pause}", hop_quiet)
     row(f"(d) floor: the same path through two bare relays ({pause})", floor)
+    row("(d) floor, back to back", floor_burst)
     row("(c) fake floor, the bridge's client: POST /properties/write", client_post)
     row("(c) fake floor, the bridge's client: GET /properties/report", client_get)
     row("(c) fake floor, raw socket: POST /properties/write", raw_post)
@@ -805,6 +816,7 @@ async def main(events: int, gap: float, profile: bool) -> None:
                         split = await home.run(SPLIT_EVENTS, gap, commands=cmds)
                 before = dict(state.properties)
                 floor = await relay_floor(port, fake, state, FLOOR_EVENTS, gap)
+                floor_burst = await relay_floor(port, fake, state, FLOOR_EVENTS, 0.0)
                 state.properties.update(before)
                 payload = meter_payload(HIGH)
                 hop0 = await broker_hop(port, payload, 0, HOP_SAMPLES)
@@ -839,6 +851,7 @@ async def main(events: int, gap: float, profile: bool) -> None:
             hop1,
             hop_quiet,
             floor,
+            floor_burst,
             len(payload),
             client_post,
             client_get,
