@@ -20,15 +20,15 @@ RELEASING = Memory(releasing=frozenset({"zendure"}))
 
 
 def codes(before: Memory, after: Memory, hold: bool | None = True) -> list[str | None]:
-    decision = Decision(hold, after.guard.charging, 9000.0, "why")
+    decision = Decision(hold, after.guard.charging, 9000.0, "why", "threshold")
     return [n.code for n in notices(before, after, decision, S, T0)]
 
 
 def test_a_session_that_starts_and_holds_makes_two_notices() -> None:
-    decision = Decision(True, True, 9000.0, "house 9000 W above 5000 W for 3 s")
+    decision = Decision(True, True, 9000.0, "house 9000 W above 5000 W for 3 s", "threshold")
     detected, held = notices(IDLE, CHARGING, decision, S, T0)
     assert (detected.kind, detected.code) == ("notice", "ev_detected")
-    assert detected.data == {"house_power": 9000.0, "threshold": 5000}
+    assert detected.data == {"house_power": 9000.0, "threshold": 5000, "signal": "threshold"}
     assert held.code == "battery_held"
     assert held.data == {"battery": "zendure", "why": "house 9000 W above 5000 W for 3 s"}
 
@@ -43,7 +43,7 @@ def test_renewals_and_resends_make_no_notice() -> None:
 
 
 def test_releasing_a_hold_someone_else_placed_says_so() -> None:
-    decision = Decision(False, False, 600.0, "idle: house 600 W")
+    decision = Decision(False, False, 600.0, "idle: house 600 W", "threshold")
     (released,) = notices(IDLE, RELEASING, decision, S, T0)
     assert released.data is not None
     assert released.data["why"] == "a hold the guard did not place; idle: house 600 W"

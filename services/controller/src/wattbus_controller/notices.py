@@ -32,7 +32,14 @@ def notices(
     if after.guard.charging != before.guard.charging:
         code = "ev_detected" if after.guard.charging else "ev_ended"
         found.append(
-            _notice(now, code, decision.reason, house_power=power, threshold=settings.threshold)
+            _notice(
+                now,
+                code,
+                decision.reason,
+                house_power=power,
+                threshold=settings.threshold,
+                signal=decision.signal,
+            )
         )
     for battery in sorted(after.asserted - before.asserted):
         found.append(_battery(now, "battery_held", f"holding {battery}", battery, decision.reason))

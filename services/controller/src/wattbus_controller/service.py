@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import TypeVar
 
 from pydantic import ValidationError
-from wattbus.bus import Bus
+from wattbus.bus import OFFLINE, ONLINE, Bus
 from wattbus.commands import CommandError, parse_command
 from wattbus.discovery import DeviceInfo, Entity, bounds, device_config
 from wattbus.models import (
     BatteryState,
+    ChargerState,
     ControllerCommand,
     ControllerMode,
     Event,
@@ -31,7 +32,7 @@ from wattbus.settings import BusSettings
 from wattbus.topics import CONTROLLER_ID
 
 from wattbus_controller import memory as store
-from wattbus_controller.ev_guard import GuardInputs, GuardSettings, step
+from wattbus_controller.ev_guard import GuardInputs, GuardSettings, Signal, step
 from wattbus_controller.holds import Sent, plan
 from wattbus_controller.notices import notices
 from wattbus_controller.overrides import RUN_TIME, Override, check_notes, describe, overrides
@@ -48,10 +49,12 @@ class ControllerState(State):
     release: float
     ev_charging: bool
     house_power: float | None
+    signal: Signal  # what the detection went by: the charger, the threshold, or nothing
     holding: list[str]
     reason: str
     meter: str
     batteries: list[str]
+    charger: str | None = None
     overrides: dict[str, Override]  # values saved at run time, against the configured ones
 
 
@@ -67,6 +70,7 @@ ENTITIES = (
         state_class="measurement", precision=0,
     ),
     Entity("reason", "sensor", "Decision"),
+    Entity("signal", "sensor", "Detection signal", category="diagnostic"),
 )  # fmt: skip
 
 
@@ -85,6 +89,8 @@ class Controller:
             log.warning("%s", line)
         self.meter: MeterState | None = None
         self.batteries: dict[str, BatteryState | None] = dict.fromkeys(settings.batteries)
+        self.charger: ChargerState | None = None
+        self.charger_online: bool | None = None  # its availability; None: not heard yet
         self.sent: dict[str, Sent] = {}  # last command per battery
         self.published: ControllerState | None = None
         self._ids = itertools.count(1)
@@ -95,6 +101,9 @@ class Controller:
         bus.route(t.state(settings.meter), self._on_meter)
         for b in settings.batteries:
             bus.route(t.state(b), self._on_battery)
+        if settings.charger is not None:
+            bus.route(t.state(settings.charger), self._on_charger)
+            bus.route(t.availability(settings.charger), self._on_charger_availability)
         bus.route(t.set(CONTROLLER_ID), self._on_set)
         bus.route(t.set(CONTROLLER_ID) + "/+", self._on_set)
         if bus.settings.discovery:
@@ -110,6 +119,7 @@ class Controller:
             confirm=s.confirm if m.confirm is None else m.confirm,
             release=s.release if m.release is None else m.release,
             stale_after=s.stale_after,
+            charger=s.charger,
         )
 
     async def run(self) -> None:
@@ -129,26 +139,45 @@ class Controller:
         if state is not None and battery_id in self.batteries:
             self.batteries[battery_id] = state
 
+    async def _on_charger(self, topic: str, payload: bytes) -> None:
+        """Evaluated at once, as a meter state is: the charger's word is the fastest signal."""
+        state = await self._parse(ChargerState, topic, payload)
+        if state is not None:
+            self.charger = state
+            await self.evaluate()
+
+    async def _on_charger_availability(self, topic: str, payload: bytes) -> None:
+        word = payload.strip().decode(errors="replace")
+        if word not in (ONLINE, OFFLINE):
+            await self._bad_input(topic, f"ignoring an availability of {word[:32]!r}")
+            return
+        self._bad_topics.discard(topic)
+        self.charger_online = word == ONLINE
+        await self.evaluate()
+
     async def _parse(self, model: type[S], topic: str, payload: bytes) -> S | None:
         """A state that does not validate is ignored (the last good one ages out); the first
         bad one in a row is reported on the controller's event topic, not every one."""
         try:
             state = model.model_validate_json(payload)
         except ValidationError as err:
-            if topic not in self._bad_topics:
-                self._bad_topics.add(topic)
-                reason = f"ignoring a bad state: {err.errors()[0]['msg']}"
-                log.warning("%s: %s", topic, reason)
-                await self._event(EventKind.ERROR, topic, reason, None)
+            await self._bad_input(topic, f"ignoring a bad state: {err.errors()[0]['msg']}")
             return None
         self._bad_topics.discard(topic)
         return state
+
+    async def _bad_input(self, topic: str, reason: str) -> None:
+        """Reported once until the topic carries a good payload again, not once a second."""
+        if topic not in self._bad_topics:
+            self._bad_topics.add(topic)
+            log.warning("%s: %s", topic, reason)
+            await self._event(EventKind.ERROR, topic, reason, None)
 
     async def evaluate(self) -> None:
         async with self._lock:
             now = self.clock()
             gs = self.guard_settings
-            inputs = GuardInputs(self.meter, self.batteries)
+            inputs = GuardInputs(self.meter, self.batteries, self.charger, self.charger_online)
             guard, decision = step(gs, inputs, self.memory.guard, now)
             asserted, releasing = await self._carry_out(decision.hold, now)
             before = self.memory
@@ -164,10 +193,12 @@ class Controller:
                 release=gs.release,
                 ev_charging=decision.charging,
                 house_power=decision.house_power,
+                signal=decision.signal,
                 holding=sorted(asserted),
                 reason=decision.reason,
                 meter=self.settings.meter,
                 batteries=self.settings.batteries,
+                charger=self.settings.charger,
                 overrides=overrides(self.settings, self.memory),
             )
             last = self.published

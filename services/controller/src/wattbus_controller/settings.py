@@ -22,6 +22,9 @@ class ControllerSettings(ServiceSettings):
     batteries: Annotated[list[DeviceId], NoDecode] = Field(
         default_factory=lambda: ["zendure"], description="comma-separated, or a JSON list"
     )
+    charger: DeviceId | None = Field(
+        None, description="the charger whose own state detects a session; none: the threshold"
+    )
     mode: ControllerMode = ControllerMode.AUTO
     threshold: Threshold = ev_guard.THRESHOLD
     confirm: Confirm = ev_guard.CONFIRM
@@ -47,7 +50,7 @@ class ControllerSettings(ServiceSettings):
         return [x.strip() for x in v.split(",") if x.strip()]
 
     @model_validator(mode="after")
-    def _batteries_are_distinct(self) -> Self:
+    def _roles_are_distinct(self) -> Self:
         if not self.batteries:
             raise field_error("ControllerSettings", "batteries", "should name at least one battery")
         repeated = sorted({b for b in self.batteries if self.batteries.count(b) > 1})
@@ -56,4 +59,10 @@ class ControllerSettings(ServiceSettings):
         if self.meter in self.batteries:
             message = f"names {self.meter}, which is the meter (WATTBUS_CONTROLLER_METER)"
             raise field_error("ControllerSettings", "batteries", message)
+        if self.charger == self.meter:
+            message = f"names {self.meter}, which is the meter (WATTBUS_CONTROLLER_METER)"
+            raise field_error("ControllerSettings", "charger", message)
+        if self.charger in self.batteries:
+            message = f"names {self.charger}, a battery (WATTBUS_CONTROLLER_BATTERIES)"
+            raise field_error("ControllerSettings", "charger", message)
         return self
