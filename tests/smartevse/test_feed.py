@@ -1,13 +1,16 @@
 """The mains feed's pure core: a `MeterState` as `Set/MainsMeter` in the firmware's format and
-signs, clamped into its range with a report, the five-field form, the total-power split; and when
-a reading may be fed (fresh, once, at most one a second)."""
+signs, clamped into its range with a report, the five-field form, the total-power split; when a
+reading may be fed (fresh, once, at most one a second); and the settings that set all of it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from wattbus.models import EventKind, MeterState
+from wattbus.settings import describe_error
 from wattbus_smartevse.feed import (
     MAINS_CLAMPED,
     Feed,
@@ -19,6 +22,8 @@ from wattbus_smartevse.feed import (
     decide,
 )
 from wattbus_smartevse.mains import UNKNOWN, mains_meter
+from wattbus_smartevse.passthrough import Passthrough
+from wattbus_smartevse.settings import SmartEVSESettings
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 THREE = FeedOptions()
@@ -208,3 +213,72 @@ def test_a_reading_with_no_usable_power_is_not_fed() -> None:
     state = MeterState(ts=T0, power=float("nan"))
     _, result = decide(state, FeedMemory(), at(0.0), THREE)
     assert isinstance(result, Skip) and result.why is NotFed.UNREADABLE
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+PREFIX = {"prefix": "SmartEVSE/12345"}
+
+
+def test_the_defaults_feed_three_fields_from_the_grid_meter() -> None:
+    s = SmartEVSESettings.only(**PREFIX)
+
+    assert (s.id, s.prefix, s.meter, s.battery) == (
+        "smartevse",
+        "SmartEVSE/12345",
+        "grid-meter",
+        None,
+    )
+    assert s.feed == FeedOptions(phases=3, voltage=230.0, five_fields=False, max_age=5.0)
+    assert s.passthrough is Passthrough.AS_IS and s.battery_max_age == 30.0
+
+
+def test_every_option_as_an_environment_variable_would_give_it() -> None:
+    s = SmartEVSESettings.only(
+        **PREFIX, battery="zendure", five_fields="true", phases="1", voltage="240",
+        meter_max_age="3", battery_max_age="20", passthrough="reserve", reserve="4",
+    )  # fmt: skip
+
+    assert s.feed == FeedOptions(phases=1, voltage=240.0, five_fields=True, max_age=3.0)
+    options = s.passthrough_options
+    assert (options.policy, options.reserve, options.max_age) == (Passthrough.RESERVE, 4.0, 20.0)
+
+
+BAD: list[tuple[dict[str, Any], str]] = [
+    ({}, "prefix"),  # no default: it holds the unit's serial
+    ({"prefix": "SmartEVSE/+"}, "prefix"),
+    ({"prefix": "SmartEVSE/"}, "prefix"),
+    ({**PREFIX, "meter": "a/b"}, "meter"),
+    ({**PREFIX, "battery": "zen#"}, "battery"),
+    ({**PREFIX, "battery": "grid-meter"}, "battery"),
+    ({**PREFIX, "id": "grid-meter"}, "id"),
+    ({**PREFIX, "phases": 2}, "phases"),
+    ({**PREFIX, "phases": "2"}, "phases"),
+    ({**PREFIX, "phases": True}, "phases"),
+    ({**PREFIX, "voltage": 0}, "voltage"),
+    ({**PREFIX, "voltage": "nan"}, "voltage"),
+    ({**PREFIX, "voltage": 400}, "voltage"),
+    ({**PREFIX, "meter_max_age": 1}, "meter_max_age"),
+    ({**PREFIX, "meter_max_age": 11}, "meter_max_age"),
+    ({**PREFIX, "meter_max_age": "inf"}, "meter_max_age"),
+    ({**PREFIX, "battery_max_age": 5}, "battery_max_age"),
+    ({**PREFIX, "battery_max_age": 61}, "battery_max_age"),
+    ({**PREFIX, "passthrough": "both"}, "passthrough"),
+    ({**PREFIX, "passthrough": "reserve"}, "reserve"),
+    ({**PREFIX, "passthrough": "reserve", "reserve": 0}, "reserve"),
+    ({**PREFIX, "passthrough": "reserve", "reserve": 101}, "reserve"),
+    ({**PREFIX, "reserve": 4}, "reserve"),
+    ({**PREFIX, "five_fields": "maybe"}, "five_fields"),
+]
+
+
+@pytest.mark.parametrize(("values", "field"), BAD)
+def test_a_setting_that_cannot_work_is_refused_on_its_variable(
+    values: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SmartEVSESettings.only(**values)
+
+    assert [e["loc"][0] for e in caught.value.errors()] == [field]
+    line = describe_error(caught.value, SmartEVSESettings)
+    assert line.startswith(f"WATTBUS_SMARTEVSE_{field.upper()} ") and "\n" not in line
