@@ -83,6 +83,7 @@ class Bridge(Generic[S, C]):
         interval: float,
         clock: Callable[[], datetime] = utcnow,
         outbox: Outbox | None = None,
+        every_reading: bool = False,
     ) -> None:
         self.bus = bus
         self.device = device
@@ -93,6 +94,10 @@ class Bridge(Generic[S, C]):
         self.interval = interval
         self.clock = clock
         self.outbox = outbox
+        # A meter's readings feed what must never act on old data (the SmartEVSE's mains
+        # feed): publishing each one, changed or not, makes `ts` the time of the last read,
+        # so a steady meter and a dead one differ on the bus. Other devices publish on change.
+        self.every_reading = every_reading
         self.state: S | None = None
         self.available: bool | None = None
         self._published_at: datetime | None = None
@@ -154,7 +159,7 @@ class Bridge(Generic[S, C]):
             self._published_at is None
             or (now - self._published_at).total_seconds() >= self.bus.settings.heartbeat
         )
-        if back or heartbeat_due or not state.same_values(self.state):
+        if self.every_reading or back or heartbeat_due or not state.same_values(self.state):
             await self.bus.publish(self.bus.topics.state(self.device_id), state, retain=True)
             self._published_at = now
         self.state = state

@@ -193,6 +193,7 @@ def meter_bridge(bus: Bus, device: ShellyDevice, interval: float) -> Bridge[Mete
         command_model=None,
         errors=(ShellyError,),
         interval=interval,
+        every_reading=True,  # `ts` is the last read: docs/topics.md, grid meter
     )
 
 
