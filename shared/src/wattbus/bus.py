@@ -36,6 +36,10 @@ BACKOFF_FIRST = 0.5  # s: the first retry after a lost connection
 # after the broker is back (with a 30 s cap, services took up to 31 s after a 20 s outage).
 BACKOFF_MAX = 2.0
 KEEPALIVE = 15  # s: a dead broker is noticed within 1.5 x this
+# s an answer from the broker may take (CONNACK, SUBACK, PUBACK, the goodbye): aiomqtt's 10 s
+# default, plus the 2 s `offline` at a stop, let a service stopped together with its broker
+# outlast `docker stop`'s 10 s grace and be killed; a broker on the LAN answers in milliseconds
+OPERATION_TIMEOUT = 5.0
 HEALTH_EVERY = 10.0  # s: how often a connected process touches its health file
 ONLINE = "online"
 OFFLINE = "offline"
@@ -72,6 +76,7 @@ def mqtt_client(
         password=s.mqtt_password.get_secret_value() if s.mqtt_password else None,
         identifier=identifier,
         keepalive=KEEPALIVE,
+        timeout=OPERATION_TIMEOUT,
         tls_context=tls,
         will=will,
         # commands are small and latency matters: no waiting for delayed ACKs (Nagle)
