@@ -178,9 +178,9 @@ def test_unknown_keys_and_error_arrays_are_tolerated(answers: dict[str, Any]) ->
 @pytest.mark.parametrize(
     ("host", "port", "url"),
     [
-        ("192.0.2.50", 80, "http://192.0.2.50"),
-        ("192.0.2.50:8080", 80, "http://192.0.2.50:8080"),
-        ("192.0.2.50", 8080, "http://192.0.2.50:8080"),
+        ("127.0.0.1", 80, "http://127.0.0.1"),
+        ("127.0.0.1:8080", 80, "http://127.0.0.1:8080"),
+        ("127.0.0.1", 8080, "http://127.0.0.1:8080"),
         ("fe80::1", 80, "http://[fe80::1]"),
         ("[fe80::1]:8080", 80, "http://[fe80::1]:8080"),
         ("shelly.local", 80, "http://shelly.local"),
@@ -190,7 +190,7 @@ def test_base_url(host: str, port: int, url: str) -> None:
     assert str(base_url(host, port)) == url
 
 
-@pytest.mark.parametrize("host", ["http://192.0.2.50", "192.0.2.50/rpc", "", "a:b:c"])
+@pytest.mark.parametrize("host", ["http://127.0.0.1", "127.0.0.1/rpc", "", "a:b:c"])
 def test_base_url_rejects_what_is_not_a_host(host: str) -> None:
     with pytest.raises(ValueError, match="not a host"):
         base_url(host)
@@ -198,4 +198,4 @@ def test_base_url_rejects_what_is_not_a_host(host: str) -> None:
 
 def test_base_url_rejects_two_different_ports() -> None:
     with pytest.raises(ValueError, match="two ports"):
-        base_url("192.0.2.50:8080", 8081)
+        base_url("127.0.0.1:8080", 8081)

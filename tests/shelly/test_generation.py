@@ -187,7 +187,7 @@ async def test_the_bridge_over_a_gen1_meter_publishes_on_the_bus(
 
 
 def test_the_generation_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WATTBUS_SHELLY_HOST", "192.0.2.50")
+    monkeypatch.setenv("WATTBUS_SHELLY_HOST", "127.0.0.1")
     monkeypatch.setenv("WATTBUS_SHELLY_GENERATION", "1")
     monkeypatch.setenv("WATTBUS_SHELLY_USERNAME", "meter")
 
@@ -202,7 +202,7 @@ def test_the_generation_comes_from_the_environment(monkeypatch: pytest.MonkeyPat
 
 def test_an_unknown_generation_is_refused() -> None:
     with pytest.raises(ValidationError, match="generation"):
-        ShellySettings(host="192.0.2.50", generation="3")
+        ShellySettings(host="127.0.0.1", generation="3")
 
 
 @pytest.mark.parametrize(
@@ -210,7 +210,7 @@ def test_an_unknown_generation_is_refused() -> None:
     [("auto", AutoShelly), ("1", Shelly3EMGen1), ("2", ShellyPro3EM)],
 )
 async def test_each_setting_builds_its_client(generation: str, kind: type) -> None:
-    settings = ShellySettings(host="192.0.2.50", generation=generation)
+    settings = ShellySettings(host="127.0.0.1", generation=generation)
 
     client = open_client(settings)
     await client.close()
