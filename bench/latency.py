@@ -58,7 +58,7 @@ from wattbus_simulator.broker import local_broker
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
 from wattbus_simulator.processes import ServiceProcess, bus_env
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.hold import _write_atomically
+from wattbus_zendure.record import write_atomically
 
 # The hold's target is a ratio, not a time: these shared 2-core VMs drift from run to run, so
 # the hold's p99 is judged against the p99 of the same path through two bare relays (d), taken
@@ -619,7 +619,7 @@ def fsync_cost(workdir: Path, samples: int) -> list[float]:
     out = []
     for _ in range(samples):
         t0 = time.perf_counter()
-        _write_atomically(path, text)
+        write_atomically(path, text)
         out.append(time.perf_counter() - t0)
     return out
 

@@ -30,14 +30,12 @@ import asyncio
 import logging
 import math
 import os
-from collections.abc import Mapping
 from contextlib import suppress
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 from wattbus.bridge import DeviceEvent, Outbox
 from wattbus.commands import CommandError
 from wattbus.models import BatteryState, EventKind, HoldRoute
@@ -50,23 +48,33 @@ from wattbus_zendure.exceptions import (
     NotAppliedError,
     ZendureError,
 )
+from wattbus_zendure.held import (
+    HELD_MIN_SOC,
+    HELD_OUTPUT_LIMIT,
+    PERCENT_TOLERANCE,
+    WATT_TOLERANCE,
+    close,
+    min_soc_looks_held,
+    output_looks_held,
+    reads,
+    reads_back,
+)
 from wattbus_zendure.models import Properties
+from wattbus_zendure.record import (
+    HoldRecord,
+    Saved,
+    Settings,
+    describe,
+    settings_of,
+    write_atomically,
+)
 
 log = logging.getLogger(__name__)
 
-HELD_MIN_SOC = 100.0  # %: a floor at full charge means the battery never discharges
-HELD_OUTPUT_LIMIT = 0.0  # W: no AC output, so nothing flows to the home (or the EV)
-PERCENT_TOLERANCE = 0.05  # %: half the device's 0.1 % step
-WATT_TOLERANCE = 0.5  # W: the device works in whole watts
-# charging from AC: outputLimit 0 is normal there, so with no record it is no sign of a hold
-AC_MODE_INPUT = 1
 # %: what zenSDK documents for minSoc (0-500, tenths). Some firmware takes more (the hold's
 # 100 % relies on it where it can), but a user's value above this may be refused at release.
 USER_MIN_SOC_MAX = 50.0
 RESTORE_ATTEMPTS = 3  # releases or polls a refused setting is tried before its fallback
-
-# A setting by its wattbus name ("min_soc" in %, "output_limit" in W) and value.
-Settings = dict[str, float]
 
 
 class Release(StrEnum):
@@ -83,39 +91,6 @@ class Setting(StrEnum):
 
     APPLIED = "applied"  # written to the device and read back
     DEFERRED = "deferred"  # the battery is held: the saved value changed, applied at release
-
-
-class Saved(BaseModel):
-    """The battery's own settings, as they were before the hold."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    min_soc: float  # %
-    output_limit: float  # W
-    # the device's own smartMode (1 RAM, 0 flash); None in a version-1 record, or when the
-    # device did not report it: the restore is then written in RAM
-    smart_mode: Literal[0, 1] | None = None
-
-    def describe(self) -> str:
-        """For the answer to a release: what the owner has back."""
-        mode = "" if self.smart_mode is None else f", smartMode {self.smart_mode}"
-        return _describe(_settings(self)) + mode
-
-
-class HoldRecord(BaseModel):
-    """The file's content. `route` is None between saving and a confirmed hold, so a crash
-    in that window still leaves a record that restores the saved settings. Version 1 (before
-    smartMode was saved) still loads, and is written back as version 2."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    version: Literal[1, 2] = 2
-    saved: Saved
-    route: HoldRoute | None
-    since: AwareDatetime
-    expires: AwareDatetime
-    # a release was asked for and failed: every poll tries it again, whatever the lease says
-    release_requested: bool = False
 
 
 class Holder:
@@ -266,13 +241,13 @@ class Holder:
                 return True
             log.warning("hold lease ran out at %s: restoring", record.expires)
             await self._release(now)
-            restored = _settings(record.saved) | self._substituted
+            restored = settings_of(record.saved) | self._substituted
             self.outbox.put(
                 DeviceEvent(
                     EventKind.NOTICE,
                     "lease_expired",
                     f"hold lease ran out at {record.expires:%H:%M:%S}: restored "
-                    + _describe(restored),
+                    + describe(restored),
                     {"restored": dict(restored), "expired": record.expires.isoformat()},
                 )
             )
@@ -289,7 +264,7 @@ class Holder:
             if record is None or record.route is None or self._restoring:
                 return False
             if record.route is HoldRoute.MIN_SOC:
-                if _min_soc_looks_held(props):
+                if min_soc_looks_held(props):
                     return False
                 settings = {"min_soc": HELD_MIN_SOC}
             else:
@@ -364,7 +339,7 @@ class Holder:
         output_limit: float | None = props.output_limit
         if min_soc is None or output_limit is None:
             raise DeviceResponseError("report lacks minSoc or outputLimit: nothing to save")
-        if _min_soc_looks_held(props):
+        if min_soc_looks_held(props):
             if self.fallback_min_soc is not None:
                 log.warning("minSoc already %s %% with no hold record: saving the fallback",
                             min_soc)  # fmt: skip
@@ -372,7 +347,7 @@ class Holder:
             else:
                 log.warning("minSoc already %s %% with no hold record and no fallback: "
                             "the release will leave it there", min_soc)  # fmt: skip
-        if _output_looks_held(props):
+        if output_looks_held(props):
             if self.fallback_output_limit is not None:
                 log.warning("outputLimit already 0 W with no hold record: saving the fallback")
                 output_limit = self.fallback_output_limit
@@ -389,7 +364,7 @@ class Holder:
         `RESTORE_ATTEMPTS` refused attempts the rest get their fallbacks instead."""
         saved = record.saved
         self._restoring = True
-        remaining = self._remaining if self._remaining is not None else _settings(saved)
+        remaining = self._remaining if self._remaining is not None else settings_of(saved)
         failed = await self._restore(remaining, saved.smart_mode)
         self._substituted = {}
         if failed:
@@ -425,8 +400,8 @@ class Holder:
             if failed:
                 raise NotAppliedError("fallbacks not applied: " + "; ".join(failed.values()))
         self._substituted = written
-        reason = f"the device refused restoring {_describe(refused)} {RESTORE_ATTEMPTS} times"
-        reason += f" ({why}); wrote {_describe(written)} instead" if written else f" ({why})"
+        reason = f"the device refused restoring {describe(refused)} {RESTORE_ATTEMPTS} times"
+        reason += f" ({why}); wrote {describe(written)} instead" if written else f" ({why})"
         if left:
             reason += f"; no fallback for {', '.join(left)}, left as the device has it"
         self.outbox.put(
@@ -452,7 +427,7 @@ class Holder:
                 continue
             return route
         # the first attempt may have half-worked (e.g. a clamped minSoc): put everything back
-        failed = await self._restore(_settings(saved), saved.smart_mode)
+        failed = await self._restore(settings_of(saved), saved.smart_mode)
         if failed:  # the record stays, and the release or the lease finishes the restore
             raise NotAppliedError("; ".join(failed.values()))
         await self._forget()
@@ -466,8 +441,8 @@ class Holder:
         if self.fallback_min_soc is None and self.fallback_output_limit is None:
             return Release.NOTHING
         props = (await self._flow.report()).properties
-        min_soc = self.fallback_min_soc if _min_soc_looks_held(props) else None
-        output_limit = self.fallback_output_limit if _output_looks_held(props) else None
+        min_soc = self.fallback_min_soc if min_soc_looks_held(props) else None
+        output_limit = self.fallback_output_limit if output_looks_held(props) else None
         if min_soc is None and output_limit is None:
             return Release.NOTHING
         log.warning(
@@ -496,9 +471,9 @@ class Holder:
                         refused[name] = str(one)
         props = (await self._flow.report()).properties
         failed = refused | {
-            name: f"device reads back {_reads(props, name)} (wrote {_describe({name: value})})"
+            name: f"device reads back {reads(props, name)} (wrote {describe({name: value})})"
             for name, value in settings.items()
-            if name not in refused and not _reads_back(props, name, value)
+            if name not in refused and not reads_back(props, name, value)
         }
         taken = [name for name in settings if name not in failed]
         if taken and smart_mode is not None and props.smart_mode != smart_mode:
@@ -519,11 +494,9 @@ class Holder:
         """Read back: a 200 to a write does not mean the value was applied."""
         props = (await self._flow.report()).properties
         wrong = []
-        if min_soc is not None and not _close(props.min_soc_percent, min_soc, PERCENT_TOLERANCE):
+        if min_soc is not None and not close(props.min_soc_percent, min_soc, PERCENT_TOLERANCE):
             wrong.append(f"minSoc {props.min_soc_percent} % (wrote {min_soc} %)")
-        if output_limit is not None and not _close(
-            props.output_limit, output_limit, WATT_TOLERANCE
-        ):
+        if output_limit is not None and not close(props.output_limit, output_limit, WATT_TOLERANCE):
             wrong.append(f"outputLimit {props.output_limit} W (wrote {output_limit} W)")
         if wrong:
             raise NotAppliedError("device reads back " + ", ".join(wrong))
@@ -540,9 +513,9 @@ class Holder:
         text = record.model_dump_json(indent=2)
         try:
             if sync:
-                await asyncio.to_thread(_write_atomically, self._path, text)
+                await asyncio.to_thread(write_atomically, self._path, text)
             else:
-                _write_atomically(self._path, text, sync=False)
+                write_atomically(self._path, text, sync=False)
         except OSError as err:
             raise HoldFileError(f"cannot write {self._path}: {err}") from err
         self._record = record
@@ -575,67 +548,3 @@ class Holder:
 def _check_now(now: datetime) -> None:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
-
-
-def _close(actual: float | None, expected: float, tolerance: float) -> bool:
-    return actual is not None and math.isclose(actual, expected, abs_tol=tolerance)
-
-
-def _settings(saved: Saved) -> Settings:
-    return {"min_soc": saved.min_soc, "output_limit": saved.output_limit}
-
-
-def _reads(props: Properties, name: str) -> str:
-    value = props.min_soc_percent if name == "min_soc" else props.output_limit
-    return _describe({name: value})
-
-
-def _reads_back(props: Properties, name: str, value: float) -> bool:
-    if name == "min_soc":
-        return _close(props.min_soc_percent, value, PERCENT_TOLERANCE)
-    return _close(props.output_limit, value, WATT_TOLERANCE)
-
-
-def _describe(settings: Mapping[str, float | None]) -> str:
-    units = {"min_soc": "%", "output_limit": "W"}
-    return ", ".join(f"{name} {value:g} {units[name]}" if value is not None else f"{name} ?"
-                     for name, value in settings.items())  # fmt: skip
-
-
-def _min_soc_looks_held(props: Properties) -> bool:
-    return _close(props.min_soc_percent, HELD_MIN_SOC, PERCENT_TOLERANCE)
-
-
-def _output_looks_held(props: Properties) -> bool:
-    """A guess, for a device with no record: is its outputLimit 0 a lost hold?"""
-    return props.output_limit == HELD_OUTPUT_LIMIT and props.ac_mode != AC_MODE_INPUT
-
-
-def _write_atomically(path: Path, text: str, *, sync: bool = True) -> None:
-    """Temp file in the same folder, fsync, rename: a crash leaves the old file or the new
-    one, never half of one. Without `sync`, that holds for a crash of the process, not of
-    the host. Plain os calls, four of them without `sync`: on the hold's path each system call
-    counts (bench/README.md)."""
-    tmp = path.with_name(f".{path.name}.tmp")  # one writer: the Holder's lock
-    data = text.encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        while data:
-            data = data[os.write(fd, data) :]
-        if sync:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    if not sync:
-        return
-    with suppress(OSError):  # make the rename itself durable where the OS allows it
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
