@@ -41,7 +41,7 @@ from wattbus_simulator.broker import local_broker
 from wattbus_simulator.fake_shelly import ShellyPro3EMState, start_fake_shelly
 from wattbus_simulator.fake_zendure import ZendureState, start_fake_zendure
 from wattbus_simulator.household import EvSession, Household
-from wattbus_simulator.processes import ServiceProcess, bus_env
+from wattbus_simulator.processes import ServiceProcess, bus_env, fake_devices_env
 
 TARGET_MB = 45.0  # MiB of peak RSS per service
 STEP = 0.25  # s between household steps (real time = simulated time)
@@ -125,13 +125,8 @@ async def run(
         env = (
             python_env
             | bus_env(port)
+            | fake_devices_env(shelly.port, zendure.port, workdir)
             | {
-                "WATTBUS_SHELLY_HOST": "127.0.0.1",
-                "WATTBUS_SHELLY_PORT": str(shelly.port),
-                "WATTBUS_ZENDURE_HOST": "127.0.0.1",
-                "WATTBUS_ZENDURE_PORT": str(zendure.port),
-                "WATTBUS_ZENDURE_STATE_DIR": str(workdir / "zendure-state"),
-                "WATTBUS_CONTROLLER_STATE_DIR": str(workdir / "controller-state"),
                 "WATTBUS_CONTROLLER_CONFIRM": CONFIRM,
                 "WATTBUS_CONTROLLER_RELEASE": RELEASE,
             }

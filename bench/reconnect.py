@@ -31,7 +31,7 @@ from wattbus.bus import BACKOFF_MAX
 from wattbus_simulator.broker import free_port, mosquitto_binary
 from wattbus_simulator.fake_shelly import ShellyPro3EMState, start_fake_shelly
 from wattbus_simulator.fake_zendure import ZendureState, start_fake_zendure
-from wattbus_simulator.processes import ServiceProcess, bus_env
+from wattbus_simulator.processes import ServiceProcess, bus_env, fake_devices_env
 
 SERVICES = {"shelly": "grid-meter", "zendure": "zendure", "controller": "controller"}
 OPEN_TIMEOUT = 10.0  # s for the broker's port to open
@@ -97,14 +97,7 @@ async def back_online(port: int, opened: float) -> dict[str, float]:
 async def home(broker: Mosquitto, workdir: Path) -> AsyncIterator[None]:
     shelly = await start_fake_shelly(ShellyPro3EMState())
     zendure = await start_fake_zendure(ZendureState())
-    env = bus_env(broker.port) | {
-        "WATTBUS_SHELLY_HOST": "127.0.0.1",
-        "WATTBUS_SHELLY_PORT": str(shelly.port),
-        "WATTBUS_ZENDURE_HOST": "127.0.0.1",
-        "WATTBUS_ZENDURE_PORT": str(zendure.port),
-        "WATTBUS_ZENDURE_STATE_DIR": str(workdir / "zendure"),
-        "WATTBUS_CONTROLLER_STATE_DIR": str(workdir / "controller"),
-    }
+    env = bus_env(broker.port) | fake_devices_env(shelly.port, zendure.port, workdir)
     procs = [ServiceProcess(name, env, workdir) for name in SERVICES]
     try:
         for p in procs:

@@ -10,7 +10,7 @@ from wattbus_simulator.fake_shelly import (
     FakeShelly,
 )
 from wattbus_simulator.fake_zendure import FakeZendure
-from wattbus_simulator.processes import ServiceProcess, bus_env
+from wattbus_simulator.processes import ServiceProcess, bus_env, fake_devices_env
 
 from support.broker import Broker, password
 from support.mqtt import Msg
@@ -32,15 +32,10 @@ class Home:
     def service(self, name: str, **env: str) -> ServiceProcess:
         user = {"shelly": "grid-meter"}.get(name, name)
         settings = bus_env(self.broker.port, user, password(user))
+        settings.update(fake_devices_env(self.shelly.port, self.zendure.port, self.workdir))
         settings.update(
             {
-                "WATTBUS_SHELLY_HOST": "127.0.0.1",
-                "WATTBUS_SHELLY_PORT": str(self.shelly.port),
-                "WATTBUS_ZENDURE_HOST": "127.0.0.1",
-                "WATTBUS_ZENDURE_PORT": str(self.zendure.port),
                 "WATTBUS_ZENDURE_POLL_INTERVAL": "1",
-                "WATTBUS_ZENDURE_STATE_DIR": str(self.workdir / "zendure-state"),
-                "WATTBUS_CONTROLLER_STATE_DIR": str(self.workdir / "controller-state"),
                 "WATTBUS_CONTROLLER_CONFIRM": "1",
                 "WATTBUS_CONTROLLER_RELEASE": "2",
                 "WATTBUS_CONTROLLER_LEASE": str(LEASE),

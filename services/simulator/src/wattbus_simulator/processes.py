@@ -26,6 +26,19 @@ def bus_env(port: int, user: str | None = None, password: str | None = None) -> 
     return env
 
 
+def fake_devices_env(shelly_port: int, zendure_port: int, workdir: Path) -> dict[str, str]:
+    """The bridges' settings for the fake Shelly and fake Zendure on loopback, with the state
+    folders in `workdir`: what every bench and test home runs the services with."""
+    return {
+        "WATTBUS_SHELLY_HOST": "127.0.0.1",
+        "WATTBUS_SHELLY_PORT": str(shelly_port),
+        "WATTBUS_ZENDURE_HOST": "127.0.0.1",
+        "WATTBUS_ZENDURE_PORT": str(zendure_port),
+        "WATTBUS_ZENDURE_STATE_DIR": str(workdir / "zendure-state"),
+        "WATTBUS_CONTROLLER_STATE_DIR": str(workdir / "controller-state"),
+    }
+
+
 @dataclass
 class ServiceProcess:
     name: str
