@@ -53,6 +53,7 @@ from rich.console import Console
 from rich.table import Table
 from wattbus.bus import encode
 from wattbus.models import MeterState, utcnow
+from wattbus.stopping import stop
 from wattbus.topics import Topics
 from wattbus_simulator.broker import local_broker
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
@@ -351,9 +352,7 @@ async def observer(port: int, name: str, *topics: str) -> AsyncIterator[Tape[Msg
         try:
             yield tape
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
 
 
 @dataclass

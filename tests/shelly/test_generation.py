@@ -4,7 +4,6 @@ that starts while the device is down and picks it up once it answers."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from wattbus.bridge import Bridge
 from wattbus.bus import Bus
 from wattbus.models import Command, MeterState
 from wattbus.settings import BusSettings
+from wattbus.stopping import stop
 from wattbus_shelly.client import ShellyPro3EM
 from wattbus_shelly.exceptions import DeviceConnectionError, InvalidAuthError, ShellyError
 from wattbus_shelly.gen1 import Shelly3EMGen1
@@ -173,9 +173,7 @@ async def test_the_bridge_over_a_gen1_meter_publishes_on_the_bus(
                 after=mark,
             )
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)
 
     published = msg.json
     assert published["power_l3"] == -1404.6 and published["current_l3"] < 0

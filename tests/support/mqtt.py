@@ -11,6 +11,7 @@ from typing import Any
 
 import aiomqtt
 from wattbus.settings import BusSettings
+from wattbus.stopping import stop
 
 from support.broker import Broker, password
 
@@ -87,14 +88,12 @@ class Observer:
 
 @contextlib.asynccontextmanager
 async def running(coro: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.Task[None]]:
-    """`coro` as a task while the block runs; cancelled and awaited after it."""
+    """`coro` as a task while the block runs; stopped after it."""
     task = asyncio.create_task(coro)
     try:
         yield task
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)
 
 
 @contextlib.asynccontextmanager

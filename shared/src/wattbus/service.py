@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import difflib
 import gc
 import logging
@@ -21,8 +20,8 @@ from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from wattbus.settings import BusSettings, ServiceSettings, describe_error
+from wattbus.stopping import stop
 
-CANCEL_AGAIN = 1.0  # s a stopping service has before it is cancelled once more
 PREFIX = "WATTBUS_"  # of every setting's variable
 # not settings, but read from the same `.env`: compose.yaml's image tag
 NOT_SETTINGS = frozenset({"WATTBUS_IMAGE"})
@@ -135,20 +134,14 @@ def run_until_signalled(
 
     async def guarded() -> None:
         task = asyncio.ensure_future(main)
-        stop = asyncio.Event()
+        signalled = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        # Python 3.11's asyncio.wait_for (under aiomqtt's publish) returns its result and drops
-        # a cancel that lands just as its future completes: cancel until the service has ended.
-        while not task.done():
-            task.cancel()
-            await asyncio.wait({task}, timeout=CANCEL_AGAIN)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+            loop.add_signal_handler(sig, signalled.set)
+        waiting = asyncio.ensure_future(signalled.wait())
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        await stop(task)
 
     asyncio.run(guarded())
 

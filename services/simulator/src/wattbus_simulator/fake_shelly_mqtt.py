@@ -21,6 +21,7 @@ import time
 
 import aiomqtt
 from wattbus.closing import AsyncClosing
+from wattbus.stopping import stop
 
 from .fake_shelly import Json, ShellyPro3EMState, em_status, emdata_status
 
@@ -91,9 +92,7 @@ class FakeShellyMqtt(AsyncClosing):
         DISCONNECT (which cancels the will), so the fake says `false` itself, as the broker
         would for it, then disconnects cleanly."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)
             self._task = None
         if self._client is not None:
             await self._client.publish(self.online_topic, "false", qos=QOS, retain=True)

@@ -40,6 +40,7 @@ from typing import Literal
 
 import aiomqtt
 from wattbus.closing import AsyncClosing
+from wattbus.stopping import stop
 
 FirmwareLine = Literal["dingo", "upstream"]
 ChargeMode = Literal["Normal", "Smart", "Solar"]
@@ -356,9 +357,7 @@ class FakeSmartEvse(AsyncClosing):
         """The charger goes away. aiomqtt cannot drop a connection without a DISCONNECT (which
         cancels the will), so the fake says `offline` itself, as the broker would for it."""
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await stop(self._listener)
             self._listener = None
         if self._client is not None:
             with contextlib.suppress(aiomqtt.MqttError):  # already pushed off the broker
