@@ -23,6 +23,7 @@ import pytest
 from rich.console import Console
 from wattbus_simulator.demo_view import BrokerAccess, View
 from wattbus_simulator.fake_shelly import ShellyPro3EMState
+from wattbus_simulator.fake_smartevse import SmartEvse
 from wattbus_simulator.fake_zendure import ZendureState
 from wattbus_simulator.home import simulated_home
 from wattbus_simulator.household import EvSession, Household
@@ -271,3 +272,45 @@ def test_battery_charges_from_pv_surplus() -> None:
     # the whole house exports on L1 while L2 and L3 import
     assert sum(p.act_power for p in h.meter.phases) == pytest.approx(0, abs=1)
     assert h.meter.phases[0].act_power < 0
+
+
+def test_with_a_charger_the_car_draws_what_the_charger_allows() -> None:
+    evse = SmartEvse(mode="Normal", max_current=10)
+    h = household(sessions=[EvSession(0, 100)], charger=evse)
+    h.step(10, 1)
+    assert h.ev_power(10) == 0  # plugged in by the session, but not yet on the cable
+    evse.plug(h.car_plugged(10))
+    h.step(11, 1)
+    assert h.ev_power(11) == 10 * 3 * 230
+    assert sum(p.act_power for p in h.meter.phases) == pytest.approx(
+        h.base_load(11) + 6900 - h.battery.properties["outputHomePower"], abs=0.5
+    )
+    assert not h.car_plugged(100)
+
+
+def test_rooftop_pv_exports_and_the_battery_covers_only_what_the_sun_does_not() -> None:
+    h = household(roof_pv=9000.0)
+    h.battery.properties.update(minSoc=100, outputLimit=800, acMode=2)
+    h.step(10, 1)
+    assert 9000 * 0.6 <= h.solar(10) <= 9000
+    assert h.battery.properties["outputHomePower"] == 0  # nothing to cover
+    assert sum(p.act_power for p in h.meter.phases) == pytest.approx(
+        h.base_load(10) - h.solar(10), abs=0.5
+    )
+
+
+def test_in_solar_mode_the_car_follows_the_surplus_it_is_fed() -> None:
+    """The demo's loop without the bus: the meter's phases, fed as the bridge feeds them,
+    bring the car to the surplus and keep the house near zero."""
+    evse = SmartEvse(mode="Solar")
+    h = household(sessions=[EvSession(0, 1000)], roof_pv=9000.0, charger=evse)
+    evse.plug(True)
+    for t in range(1, 30):
+        h.step(t, 1)
+        mains = [round(p.act_power / 230 * 10) for p in h.meter.phases]
+        evse.handle("MainsMeter", ":".join(map(str, mains)))
+        evse.tick()
+    assert evse.state_id == "C"
+    grid = sum(p.act_power for p in h.meter.phases)
+    assert -3 * 230 <= grid <= 0  # the car takes the surplus, to within 1 A a phase
+    assert h.ev_power(29) >= 6 * 3 * 230

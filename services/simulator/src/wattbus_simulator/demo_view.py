@@ -21,6 +21,7 @@ from rich.text import Text
 from wattbus_simulator.home import SimulatedHome
 
 EVENTS_SHOWN = 8
+CHARGER = "smartevse"  # the SmartEVSE bridge's id in the demo
 
 # how each kind of event stands out in the pane; a notice is the guard telling a person
 # what it decided, so it is the loudest
@@ -144,6 +145,18 @@ class View:
         value = self.availability.get(device, "?")
         return Text(f"[{value}]", style=STYLES.get(value, ""))
 
+    def _charger(self) -> Text:
+        """The SmartEVSE as its bridge publishes it: what the charger does, and the feed."""
+        c = self.states.get(CHARGER, {})
+        current = c.get("current")
+        offer = f"{current:g} A" if isinstance(current, int | float) else "?"
+        error = f"  error: {c['error']}" if c.get("error") else ""
+        return Text.assemble(
+            f"{c.get('mode', '?')}  charging: {c.get('charging', '?')}  offers {offer}  "
+            f"{c.get('power') or 0:5.0f} W{error}  ",
+            self.marker(CHARGER),
+        )
+
     def render(self) -> Group:
         grid = self.states.get("grid-meter", {})
         bat = self.states.get("zendure", {})
@@ -154,7 +167,12 @@ class View:
         t.add_column(style="bold")
         t.add_column()
         t.add_row("simulated time", Text(f"{h.sim_time / 60:6.1f} min  (x{h.speed:g})"))
-        t.add_row("EV (simulated)", Text(f"charging {ev:.0f} W" if ev else "idle"))
+        if h.household.roof_pv:
+            t.add_row("sun (simulated)", Text(f"{h.household.solar(h.sim_time):.0f} W"))
+        car = "plugged in, " if h.household.car_plugged(h.sim_time) else ""
+        t.add_row("EV (simulated)", Text(f"{car}charging {ev:.0f} W" if ev else f"{car}idle"))
+        if h.charger is not None:
+            t.add_row("charger", self._charger())
         t.add_row(
             "grid",
             Text.assemble(

@@ -1,5 +1,7 @@
 """A simulated home served over the network: the household model stepping in (sped-up)
-simulated time behind a fake Shelly Pro 3EM and a fake Zendure SolarFlow."""
+simulated time behind a fake Shelly Pro 3EM and a fake Zendure SolarFlow, and, given a broker,
+a fake SmartEVSE in Solar mode that the car plugs into (the charger keeps real time: its 1 s
+task and the feed it gets run at the services' pace)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from wattbus_simulator.fake_shelly import FakeShelly, ShellyPro3EMState, start_fake_shelly
+from wattbus_simulator.fake_smartevse import FakeSmartEvse, SmartEvse
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
 from wattbus_simulator.household import EvSession, Household
 
@@ -19,6 +22,8 @@ EV_DURATION = 400.0  # simulated s of charging
 EV_EVERY = 1200.0  # simulated s between session starts
 SESSIONS = 1000  # enough for weeks of simulated time
 PV = 300.0  # W of PV into the battery
+ROOF_PV = 9000.0  # W at the peak, with a charger: enough surplus for Solar mode on 3 phases
+CHARGER_PREFIX = "SmartEVSE/12345"  # the firmware's default, with a made-up serial
 
 
 def ev_sessions(
@@ -33,10 +38,18 @@ class SimulatedHome:
     shelly: FakeShelly
     zendure: FakeZendure
     speed: float
+    charger: FakeSmartEvse | None = None
     sim_time: float = 0.0
 
     async def run(self) -> None:
-        """Step the household until cancelled; `speed` simulated seconds per real second."""
+        """Until cancelled: the household at `speed` simulated seconds per real second, and
+        the charger's 1 s task."""
+        async with asyncio.TaskGroup() as tg:
+            if self.charger is not None:
+                tg.create_task(self.charger.run())
+            tg.create_task(self._step())
+
+    async def _step(self) -> None:
         last = time.monotonic()
         while True:
             await asyncio.sleep(TICK)
@@ -45,6 +58,9 @@ class SimulatedHome:
             last = now
             self.sim_time += dt
             self.household.step(self.sim_time, dt)
+            plugged = self.household.car_plugged(self.sim_time)
+            if self.charger is not None and plugged != self.charger.evse.plugged:
+                await self.charger.plug(plugged)
 
 
 @contextlib.asynccontextmanager
@@ -56,19 +72,26 @@ async def simulated_home(
     zendure_port: int = 0,
     shelly_password: str | None = None,
     sessions: list[EvSession] | None = None,
+    charger_broker: int | None = None,
 ) -> AsyncIterator[SimulatedHome]:
+    """`charger_broker`: the port of a loopback broker for a fake SmartEVSE, with rooftop PV
+    for its Solar mode; none: a fixed 11 kW car and no charger."""
+    evse = SmartEvse(mode="Solar") if charger_broker is not None else None
     household = Household(
-        ShellyPro3EMState(), ZendureState(), sessions=sessions or ev_sessions(), pv=PV
-    )
+        ShellyPro3EMState(), ZendureState(), sessions=sessions or ev_sessions(), pv=PV,
+        roof_pv=ROOF_PV if evse else 0.0, charger=evse,
+    )  # fmt: skip
     household.step(0.0, 0.0)
-    shelly = await start_fake_shelly(
-        household.meter, password=shelly_password, host=host, port=shelly_port
-    )
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        shelly = await start_fake_shelly(
+            household.meter, password=shelly_password, host=host, port=shelly_port
+        )
+        stack.push_async_callback(shelly.close)
         zendure = await start_fake_zendure(household.battery, host=host, port=zendure_port)
-        try:
-            yield SimulatedHome(household, shelly, zendure, speed)
-        finally:
-            await zendure.close()
-    finally:
-        await shelly.close()
+        stack.push_async_callback(zendure.close)
+        charger = None
+        if charger_broker is not None and evse is not None:
+            charger = FakeSmartEvse(charger_broker, prefix=CHARGER_PREFIX, evse=evse)
+            await charger.start()
+            stack.push_async_callback(charger.close)
+        yield SimulatedHome(household, shelly, zendure, speed, charger)
