@@ -373,11 +373,15 @@ class SmartEVSEBridge:
         return min(d for d in (last.ts + heartbeat, flips) if d is not None)
 
     async def _publish_charger_state(self, now: datetime) -> datetime | None:
-        """On change, and at the heartbeat while the charger is connected. `ts` is when the
-        charger last published: a charger that falls silent ages like any device."""
+        """On change, and at the heartbeat while the charger is connected. While connected, `ts`
+        is now: the dingo firmware publishes only on change by default (`MQTTChangeOnly`, with
+        a 60 s heartbeat), so a quiet charger's last values are its present ones, and one that
+        goes away says so through its last will (`<prefix>/connected`, 15 s keepalive). Not
+        connected, `ts` is when it last published, and the state ages like any device's."""
         if self.charger_heard is None:
             return None
-        state = charger.charger_state(self.charger, self.charger_heard)
+        ts = now if self.charger_online else self.charger_heard
+        state = charger.charger_state(self.charger, ts)
         if state is None:
             return None
         heartbeat = timedelta(seconds=self.bus.settings.heartbeat)
