@@ -74,6 +74,13 @@ def test_state_lives_in_a_volume_and_the_broker_comes_first(name: str) -> None:
     state_dirs = {v for k, v in svc["environment"].items() if k.endswith("_STATE_DIR")}
     mounts = {m.split(":", 1)[1] for m in svc.get("volumes", [])}
     assert state_dirs <= mounts, "saved battery settings and controller memory must survive"
+    # a service that keeps something must be told where: its default (`var` in the working
+    # directory) is on the container's read-only root
+    spec = service(svc["command"][1])
+    assert spec is not None
+    if "state_dir" in spec.settings.model_fields:
+        prefix = str(spec.settings.model_config.get("env_prefix", "")).upper()
+        assert f"{prefix}STATE_DIR" in svc["environment"], "its state would not be saved"
     assert svc["depends_on"]["mosquitto"]["condition"] == "service_healthy"
     assert svc["read_only"] is True
     assert "healthcheck" in COMPOSE["services"]["mosquitto"]
