@@ -1,7 +1,8 @@
 """The SmartEVSE end to end: the shelly, zendure, controller and smartevse services as real
 processes under the production ACL, the fake charger on the same Mosquitto under its own user.
 The bridge feeds the charger the fake Shelly's currents, mirrors whether the car charges, and
-the controller holds the battery on that word.
+the controller holds the battery on that word. Nothing ticks the charger but the test: its
+11 s mains timeout runs only when a test calls `tick()`.
 
 These tests are also the ACL's: the bridge reads the meter, the charger's topics and writes
 its Set/ topics and its feed state only through what mosquitto/acl grants user `smartevse`."""
@@ -14,14 +15,17 @@ from collections.abc import AsyncIterator, Callable
 
 from support.broker import password
 from support.home import CHARGER_PREFIX, Home, battery_held, battery_released
-from support.mqtt import Msg, observer
+from support.mqtt import Msg, Observer, observer
 from wattbus_simulator.fake_shelly import ShellyPhase
-from wattbus_simulator.fake_smartevse import FakeSmartEvse, SmartEvse
+from wattbus_simulator.fake_smartevse import COMM_ERROR, COMM_TIMEOUT, FakeSmartEvse, SmartEvse
 
 CHARGER_USER = "smartevse-garage"  # mosquitto/acl
 MAINS = f"{CHARGER_PREFIX}/Set/MainsMeter"
+ERROR = f"{CHARGER_PREFIX}/Error"
 END = f"{CHARGER_PREFIX}/EVTotalEnergyCharged"  # the last topic of each of the fake's publications
 CHARGER_STATE = "wattbus/smartevse/state"
+FEED = "wattbus/smartevse/feed"
+EVENTS = "wattbus/smartevse/event"
 BATTERY = "wattbus/zendure/state"
 CONTROLLER = "wattbus/controller/state"
 ON_THE_CHARGER = {"WATTBUS_CONTROLLER_CHARGER": "smartevse"}
@@ -64,6 +68,14 @@ def by_charger(charging: bool) -> Callable[[Msg], bool]:
         return bool(s["signal"] == "charger" and s["ev_charging"] is charging)
 
     return pred
+
+
+async def barrier(obs: Observer) -> None:
+    """Returns once the bridge has handled everything sent before: it answers a command it
+    cannot read after every message that came before that command."""
+    mark = obs.mark()
+    await obs.publish("wattbus/smartevse/set", b'{"barrier": true}')
+    await obs.wait_for(EVENTS, lambda m: m.json.get("kind") == "rejected", after=mark)
 
 
 async def test_a_car_charging_from_surplus_holds_the_battery_until_it_unplugs(home: Home) -> None:
@@ -110,3 +122,48 @@ async def test_a_car_charging_from_surplus_holds_the_battery_until_it_unplugs(ho
         assert home.props()["minSoc"] == 150
         assert home.props()["outputLimit"] == 800
         assert home.min_soc_writes() == [1000, 150]  # one hold, one restore
+
+
+async def test_a_dead_meter_stops_the_charging_by_the_chargers_own_timeout(home: Home) -> None:
+    evse = SmartEvse(mode="Smart", max_sum_mains=25)  # Smart balances on the mains it is fed
+    async with observer(home.broker) as obs, garage_charger(home, evse) as ev:
+        await ev.plug(True)
+        start_services(home)
+        await obs.wait_for(FEED, lambda m: m.json["feed_active"])
+        await obs.wait_for(CHARGER_STATE, lambda m: m.json["charging"])
+        await obs.wait_for(BATTERY, battery_held)
+
+        mark = obs.mark()
+        home.procs["shelly"].stop()  # it says offline as it goes
+        stopped = await obs.wait_for(FEED, lambda m: not m.json["feed_active"], after=mark)
+        last = [m for m in obs.messages if m.topic == MAINS][-1]
+        await obs.wait_for(END, after=obs.messages.index(last))  # the charger has taken it
+
+        # the last feed keeps the charger going for its 11 s, and not a second longer
+        for _ in range(COMM_TIMEOUT):
+            await ev.tick()
+        assert (ev.evse.comm_error, ev.evse.state_id) == (False, "C")
+        mark = obs.mark()
+        await ev.tick()
+        await obs.wait_for(ERROR, lambda m: m.text == COMM_ERROR, after=mark)
+        state = await obs.wait_for(
+            CHARGER_STATE, lambda m: m.json.get("error") == COMM_ERROR, after=mark
+        )
+        assert state.json["charging"] is False  # told to stop (C1)
+        await obs.wait_for(CONTROLLER, by_charger(False), after=mark)
+        await obs.wait_for(BATTERY, battery_released, after=mark)
+        assert home.props()["minSoc"] == 150
+        await barrier(obs)
+        fed_after = [m for m in obs.messages[obs.messages.index(stopped) :] if m.topic == MAINS]
+        assert fed_after == []  # nothing from memory: the last reading fed was the last fresh one
+
+        # the meter back: the next reading is fed, clears the error, and the car charges again
+        mark = obs.mark()
+        home.service("shelly")
+        await obs.wait_for(MAINS, after=mark)
+        resumed = await obs.wait_for(
+            CHARGER_STATE, lambda m: m.json["charging"] and m.json.get("error") is None, after=mark
+        )
+        assert resumed.json["mode"] == "smart"
+        await obs.wait_for(BATTERY, battery_held, after=mark)
+        assert home.min_soc_writes() == [1000, 150, 1000]
