@@ -21,9 +21,9 @@ has the mains at -1 A in all (1 A exported), at 230 V:
   cannot take the reserve, so it is left out: the battery is sent as it is.
 
 Sent on every new battery state, and again every `REPEAT_EVERY` s while the latest is younger
-than `max_age` (a battery bridge publishes a steady battery only at its heartbeat), at most
-one a second. A stale battery is not sent at all: the firmware drops the last value 60 s
-after it came.
+than `max_age` (a battery bridge publishes a steady battery only at its heartbeat), at
+least `MIN_GAP` (0.9 s) apart. A stale battery is not sent at all: the firmware drops the
+last value 60 s after it came.
 """
 
 from __future__ import annotations
