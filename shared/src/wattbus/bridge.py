@@ -21,6 +21,7 @@ from wattbus.bus import OFFLINE, ONLINE, Bus
 from wattbus.commands import CommandError, parse_command
 from wattbus.discovery import DeviceInfo, Entity, device_config, removed_components
 from wattbus.models import Command, Event, EventKind, State, utcnow
+from wattbus.stopping import run_together
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +117,7 @@ class Bridge(Generic[S, C]):
 
     async def serve(self) -> None:
         """The bus connection and the poll loop together: a bridge process's whole life."""
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self.bus.run())
-            tg.create_task(self.run())
+        await run_together(self.bus.run(), self.run())
 
     async def run(self) -> None:
         await self.bus.publish(self.bus.availability_topic, OFFLINE, retain=True)

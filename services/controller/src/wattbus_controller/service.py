@@ -28,6 +28,7 @@ from wattbus.models import (
 )
 from wattbus.service import ServiceSpec
 from wattbus.settings import BusSettings
+from wattbus.stopping import run_together
 from wattbus.topics import CONTROLLER_ID
 
 from wattbus_controller import memory as store
@@ -284,9 +285,7 @@ class Controller:
 async def serve(settings: ControllerSettings, bus_settings: BusSettings) -> None:
     bus = Bus(bus_settings, CONTROLLER_ID)
     controller = Controller(bus, settings)
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(bus.run())
-        tg.create_task(controller.run())
+    await run_together(bus.run(), controller.run())
 
 
 SERVICE = ServiceSpec("controller", ControllerSettings, serve, check_notes=check_notes)

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.live import Live
 from wattbus.service import quiet_http_loggers
 from wattbus.settings import BusSettings
+from wattbus.stopping import run_together
 from wattbus_controller.service import serve as serve_controller
 from wattbus_controller.settings import ControllerSettings
 from wattbus_shelly.service import serve as serve_shelly
@@ -77,13 +78,14 @@ async def run_services(
     smartevse = SmartEVSESettings.only(
         id=CHARGER, prefix=CHARGER_PREFIX, battery="zendure", state_dir=state
     )
-    async with asyncio.TaskGroup() as tg:
-        tg.create_task(home.run())
-        tg.create_task(watch(bus, view, show))
-        tg.create_task(serve_shelly(shelly, bus))
-        tg.create_task(serve_zendure(zendure, bus))
-        tg.create_task(serve_controller(controller, bus))
-        tg.create_task(serve_smartevse(smartevse, bus))
+    await run_together(
+        home.run(),
+        watch(bus, view, show),
+        serve_shelly(shelly, bus),
+        serve_zendure(zendure, bus),
+        serve_controller(controller, bus),
+        serve_smartevse(smartevse, bus),
+    )
 
 
 @contextlib.contextmanager

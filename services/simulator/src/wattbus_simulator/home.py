@@ -11,6 +11,8 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from wattbus.stopping import run_together
+
 from wattbus_simulator.fake_shelly import FakeShelly, ShellyPro3EMState, start_fake_shelly
 from wattbus_simulator.fake_smartevse import FakeSmartEvse, SmartEvse
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
@@ -44,10 +46,8 @@ class SimulatedHome:
     async def run(self) -> None:
         """Until cancelled: the household at `speed` simulated seconds per real second, and
         the charger's 1 s task."""
-        async with asyncio.TaskGroup() as tg:
-            if self.charger is not None:
-                tg.create_task(self.charger.run())
-            tg.create_task(self._step())
+        charger = [self.charger.run()] if self.charger is not None else []
+        await run_together(self._step(), *charger)
 
     async def _step(self) -> None:
         last = time.monotonic()

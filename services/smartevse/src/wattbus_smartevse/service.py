@@ -27,6 +27,7 @@ from wattbus.inputs import BusInputs
 from wattbus.models import BatteryState, ChargerState, Event, EventKind, MeterState
 from wattbus.service import ConfigError, ServiceSpec
 from wattbus.settings import BusSettings
+from wattbus.stopping import run_together
 
 from wattbus_smartevse import charger, feed, passthrough, store
 from wattbus_smartevse.charger import Unreadable, Value
@@ -431,12 +432,7 @@ class SmartEVSEBridge:
 async def serve(settings: SmartEVSESettings, bus_settings: BusSettings) -> None:
     bus = Bus(bus_settings, settings.id)
     bridge = SmartEVSEBridge(bus, settings)
-    try:
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(bus.run())
-            tg.create_task(bridge.run())
-    except* MeterTooSlow as group:
-        raise group.exceptions[0] from None
+    await run_together(bus.run(), bridge.run())  # a MeterTooSlow ends it, as it is
 
 
 SERVICE = ServiceSpec("smartevse", SmartEVSESettings, serve, check_notes=store.check_notes)
