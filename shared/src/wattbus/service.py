@@ -34,7 +34,8 @@ QUIET_LOGGERS = ("httpx", "httpcore")
 
 
 class ConfigError(Exception):
-    """Settings that cannot work; the message is the one line shown before exit code 2."""
+    """Settings that cannot work; the message is the one line shown before exit code 2. A
+    running service raises it too, for what only the bus shows (a meter too slow to use)."""
 
 
 @dataclass(frozen=True)
@@ -158,5 +159,9 @@ def run_service(name: str) -> int:
     except ConfigError as err:
         print(f"wattbus: {name}: {err}", file=sys.stderr)
         return 2
-    run_until_signalled(spec.run(own, bus), bus.log_level, unknown_variables(spec))
+    try:
+        run_until_signalled(spec.run(own, bus), bus.log_level, unknown_variables(spec))
+    except ConfigError as err:  # settings that only the running service could find wrong
+        print(f"wattbus: {name}: {err}", file=sys.stderr)
+        return 2
     return 0

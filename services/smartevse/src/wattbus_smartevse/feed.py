@@ -117,3 +117,19 @@ def _clamped(mains: MainsMeter) -> DeviceEvent:
         f"mains outside the charger's range (±{PHASE_LIMIT / DECI:g} A): sent {words}",
         {"measured": measured, "sent": sent},
     )
+
+
+def too_slow(meter_id: str, first: datetime, second: datetime, max_age: float) -> str | None:
+    """Why a meter cannot feed the charger, from the `ts` of its first two readings, or None.
+
+    Meter bridges publish every reading, so that gap is how often the meter is read. A meter
+    read less often than `max_age` has each reading go stale before the next one comes: the
+    charger would get one message and then time out, again and again, and a feed that works
+    only now and then is worse than a clear refusal at start-up."""
+    gap = (second - first).total_seconds()
+    if gap <= max_age:
+        return None
+    return (
+        f"meter {meter_id} is read every {gap:g} s, longer than the {max_age:g} s a reading "
+        "stays fresh: too slow to feed the charger"
+    )

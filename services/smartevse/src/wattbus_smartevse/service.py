@@ -1,0 +1,289 @@
+"""The SmartEVSE bridge's I/O shell: the meter's and the battery's states in, the charger's
+`Set/MainsMeter` and `Set/HomeBatteryCurrent` out, decided by the pure `feed` and
+`passthrough` cores.
+
+Handlers only store what came and wake one loop; the loop decides, publishes, and sleeps
+until the next thing a decision waits for (`Wait.until`, a repeat, the feed going stale) or
+the next message. So a burst of messages is decided once, and time is always `clock`'s.
+
+Both feeds go at QoS 0, as the firmware's own feed scripts send them. A reading is worth
+something only now: a lost one is replaced by the next within a second, while an
+acknowledged one could only be retried later, which is exactly what must never reach the
+charger (an old number). Commands to the charger go at QoS 1, and their effect is read back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from pydantic import ValidationError
+from wattbus.bus import OFFLINE, ONLINE, Bus
+from wattbus.models import BatteryState, Event, EventKind, MeterState, State
+from wattbus.service import ConfigError, ServiceSpec
+from wattbus.settings import BusSettings
+
+from wattbus_smartevse import feed, passthrough
+from wattbus_smartevse.clock import Clock, SystemClock
+from wattbus_smartevse.feed import Feed, FeedMemory, Skip, Wait
+from wattbus_smartevse.mains import DECI, meter_voltage
+from wattbus_smartevse.passthrough import PassthroughMemory, Send
+from wattbus_smartevse.settings import SmartEVSESettings
+from wattbus_smartevse.status import FeedState, active_until, feed_active
+
+log = logging.getLogger(__name__)
+S = TypeVar("S", bound=State)
+
+FEED_QOS = 0  # see the module's docstring
+METER_TOO_SLOW = "meter_too_slow"  # the error event's code, listed in docs/topics.md
+
+
+class MeterTooSlow(ConfigError):
+    """The meter's first two readings show it read less often than a reading stays fresh."""
+
+
+class SmartEVSEBridge:
+    def __init__(self, bus: Bus, settings: SmartEVSESettings, clock: Clock | None = None) -> None:
+        self.bus = bus
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.device_id = settings.id
+        t = bus.topics
+        self.set_mains = f"{settings.prefix}/Set/MainsMeter"
+        self.set_battery = f"{settings.prefix}/Set/HomeBatteryCurrent"
+        self.feed_topic = f"{t.prefix}/{settings.id}/feed"
+        self.events = t.event(settings.id)
+
+        self.meter: MeterState | None = None
+        self.meter_online: bool | None = None  # None: not heard yet
+        self.battery: BatteryState | None = None
+        self.battery_online: bool | None = None
+        # the meter's read interval, judged once from its first two readings while online
+        self.first_reading: datetime | None = None
+        self.too_slow: str | None = None
+        self.meter_judged = False
+        self.feed_memory = FeedMemory()
+        self.pass_memory = PassthroughMemory()
+        self.passthrough_current: float | None = None  # A, the value being sent
+        self.split: bool | None = None
+        self.published: FeedState | None = None
+        self._not_fed: feed.NotFed | None = None  # why the feed is stopped, said once
+        self._not_sent: str | None = None
+        self._bad_topics: set[str] = set()
+        self._wake = asyncio.Event()
+
+        # availability first: its retained value then arrives before the retained state
+        bus.route(t.availability(settings.meter), self._on_meter_availability)
+        bus.route(t.state(settings.meter), self._on_meter)
+        if settings.battery is not None:
+            bus.route(t.availability(settings.battery), self._on_battery_availability)
+            bus.route(t.state(settings.battery), self._on_battery)
+
+    # --- inputs: store and wake the loop ---------------------------------------------------
+
+    async def _on_meter(self, topic: str, payload: bytes) -> None:
+        state = await self._parse(MeterState, topic, payload)
+        if state is None:
+            return
+        self.meter = state
+        self._judge(state.ts)
+        self._wake.set()
+
+    def _judge(self, ts: datetime) -> None:
+        """Readings arrive one at a time here, so none is missed by the loop's coalescing.
+        The retained reading counts: it is the meter's latest, and the next comes one read
+        interval after it. An offline meter starts the judgement again."""
+        if self.meter_judged or self.meter_online is False:
+            return
+        if self.first_reading is None:
+            self.first_reading = ts
+            return
+        if ts <= self.first_reading:  # the same reading again (our own reconnect)
+            return
+        self.too_slow = feed.too_slow(
+            self.settings.meter, self.first_reading, ts, self.settings.meter_max_age
+        )
+        self.meter_judged = True
+        if self.too_slow is None:
+            log.info("meter %s fast enough to feed from", self.settings.meter)
+
+    async def _on_meter_availability(self, topic: str, payload: bytes) -> None:
+        online = await self._availability(topic, payload)
+        if online is None:
+            return
+        self.meter_online = online
+        if not online and not self.meter_judged:
+            self.first_reading = None
+        self._wake.set()
+
+    async def _on_battery(self, topic: str, payload: bytes) -> None:
+        state = await self._parse(BatteryState, topic, payload)
+        if state is not None:
+            self.battery = state
+            self._wake.set()
+
+    async def _on_battery_availability(self, topic: str, payload: bytes) -> None:
+        online = await self._availability(topic, payload)
+        if online is not None:
+            self.battery_online = online
+            self._wake.set()
+
+    async def _parse(self, model: type[S], topic: str, payload: bytes) -> S | None:
+        """A state that does not validate is ignored (the last good one ages out)."""
+        try:
+            state = model.model_validate_json(payload)
+        except ValidationError as err:
+            await self._bad_input(topic, f"ignoring a bad state: {err.errors()[0]['msg']}")
+            return None
+        self._bad_topics.discard(topic)
+        return state
+
+    async def _availability(self, topic: str, payload: bytes) -> bool | None:
+        word = payload.strip().decode(errors="replace")
+        if word not in (ONLINE, OFFLINE):
+            await self._bad_input(topic, f"ignoring an availability of {word[:32]!r}")
+            return None
+        self._bad_topics.discard(topic)
+        return word == ONLINE
+
+    async def _bad_input(self, topic: str, reason: str) -> None:
+        """Said once until the topic carries a good payload again, not once a second."""
+        if topic not in self._bad_topics:
+            self._bad_topics.add(topic)
+            log.warning("%s: %s", topic, reason)
+            await self._event(EventKind.ERROR, reason, topic=topic)
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()  # before the step: whatever comes during it steps again
+            until = await self._step(self.clock.now())
+            await self.clock.wait(self._wake, until)
+
+    async def _step(self, now: datetime) -> datetime | None:
+        """Everything due now; returns when the next thing is due, if anything is."""
+        if self.too_slow is not None:
+            await self._refuse_meter(self.too_slow)
+        due = [await self._feed(now), await self._passthrough(now)]
+        due.append(await self._publish_feed_state(now))
+        return min((d for d in due if d is not None), default=None)
+
+    async def _feed(self, now: datetime) -> datetime | None:
+        # Nothing from a meter not yet known to be fast enough: its first reading waits one
+        # read interval for the second, which says whether the meter can feed at all.
+        meter = self.meter if self.meter_judged and self.meter_online is not False else None
+        self.feed_memory, decision = feed.decide(meter, self.feed_memory, now, self.settings.feed)
+        if isinstance(decision, Feed):
+            await self.bus.publish(self.set_mains, decision.payload, qos=FEED_QOS)
+            self.split = decision.mains.split
+            if self._not_fed is not None:
+                log.info("mains feed from %s running", self.settings.meter)
+                self._not_fed = None
+            if decision.notice is not None:
+                n = decision.notice
+                log.info("%s: %s", n.code, n.reason)
+                await self._event(n.kind, n.reason, code=n.code, data=n.data)
+            return None
+        if isinstance(decision, Wait):
+            return decision.until
+        self._stopped(decision)
+        return None
+
+    def _stopped(self, skip: Skip) -> None:
+        """Logged when the feed stops, and when why changes; a reading fed twice is no news."""
+        if skip.why is feed.NotFed.SENT or skip.why is self._not_fed:
+            return
+        reason = skip.reason
+        if skip.why is feed.NotFed.NO_READING and not self.meter_judged:
+            reason = "waiting for two readings, to know how often the meter is read"
+        was_running = self._not_fed is None and self.feed_memory.sent_at is not None
+        level = logging.WARNING if was_running else logging.INFO
+        log.log(level, "mains feed from %s stopped: %s", self.settings.meter, reason)
+        self._not_fed = skip.why
+
+    async def _passthrough(self, now: datetime) -> datetime | None:
+        if self.settings.battery is None:
+            return None
+        battery = self.battery if self.battery_online is not False else None
+        voltage = meter_voltage(self.meter, self.settings.voltage)
+        options = self.settings.passthrough_options
+        self.pass_memory, decision = passthrough.decide(
+            battery, voltage, self.pass_memory, now, options
+        )
+        if isinstance(decision, Send):
+            await self.bus.publish(self.set_battery, decision.payload, qos=FEED_QOS)
+            self.passthrough_current = decision.current / DECI
+            if self._not_sent is not None:
+                log.info("battery passthrough from %s running", self.settings.battery)
+                self._not_sent = None
+            # what the same state needs next: its repeat
+            self.pass_memory, decision = passthrough.decide(
+                battery, voltage, self.pass_memory, now, options
+            )
+        if isinstance(decision, Wait):
+            return decision.until
+        if isinstance(decision, passthrough.Stop) and decision.reason != self._not_sent:
+            log.info("battery passthrough from %s stopped: %s", self.settings.battery,
+                     decision.reason)  # fmt: skip
+            self._not_sent = decision.reason
+            self.passthrough_current = None
+        return None
+
+    async def _publish_feed_state(self, now: datetime) -> datetime | None:
+        options = self.settings.feed
+        pt = self.settings.passthrough_options
+        state = FeedState(
+            ts=now,
+            feed_active=feed_active(self.feed_memory, now, options),
+            last_feed=self.feed_memory.sent_at,
+            meter=self.settings.meter,
+            split=self.split,
+            battery=self.settings.battery,
+            passthrough=pt.policy,
+            reserve=self.settings.reserve,
+            passthrough_current=self.passthrough_current,
+        )
+        heartbeat = timedelta(seconds=self.bus.settings.heartbeat)
+        last = self.published
+        if last is None or not state.same_values(last) or now >= last.ts + heartbeat:
+            await self.bus.publish(self.feed_topic, state, retain=True)
+            self.published = last = state
+        flips = active_until(self.feed_memory, options) if state.feed_active else None
+        return min(d for d in (last.ts + heartbeat, flips) if d is not None)
+
+    async def _refuse_meter(self, reason: str) -> None:
+        await self._event(EventKind.ERROR, reason, code=METER_TOO_SLOW)
+        raise MeterTooSlow(
+            f"WATTBUS_SMARTEVSE_METER: {reason} "
+            f"(WATTBUS_SMARTEVSE_METER_MAX_AGE={self.settings.meter_max_age:g})"
+        )
+
+    async def _event(
+        self,
+        kind: EventKind,
+        reason: str | None,
+        *,
+        topic: str | None = None,
+        code: str | None = None,
+        data: dict[str, object] | None = None,
+    ) -> None:
+        event = Event(ts=self.clock.now(), kind=kind, reason=reason, topic=topic, code=code,
+                      data=data)  # fmt: skip
+        await self.bus.publish(self.events, event, qos=1)
+
+
+async def serve(settings: SmartEVSESettings, bus_settings: BusSettings) -> None:
+    bus = Bus(bus_settings, settings.id)
+    bridge = SmartEVSEBridge(bus, settings)
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(bus.run())
+            tg.create_task(bridge.run())
+    except* MeterTooSlow as group:
+        raise group.exceptions[0] from None
+
+
+SERVICE = ServiceSpec("smartevse", SmartEVSESettings, serve)
