@@ -38,11 +38,12 @@ END = f"{PREFIX}/EVTotalEnergyCharged"  # the last topic of each of the fake's p
 
 
 class FakeClock:
-    """The bridge's clock: `now` moves only by `advance`, which also wakes whatever waits."""
+    """The bridge's clock: `now` moves only by `advance`, which also ends the waits it
+    reaches (and only those: a wait the bridge did not ask for never ends by itself)."""
 
     def __init__(self) -> None:
         self.current = T0
-        self._waiting: set[asyncio.Event] = set()
+        self._waiting: dict[asyncio.Event, datetime] = {}
 
     def now(self) -> datetime:
         return self.current
@@ -50,16 +51,18 @@ class FakeClock:
     async def wait(self, wake: asyncio.Event, until: datetime | None) -> None:
         if until is not None and self.current >= until:
             return
-        self._waiting.add(wake)
+        if until is not None:
+            self._waiting[wake] = until
         try:
             await wake.wait()
         finally:
-            self._waiting.discard(wake)
+            self._waiting.pop(wake, None)
 
     def advance(self, seconds: float) -> None:
         self.current += timedelta(seconds=seconds)
-        for wake in self._waiting:
-            wake.set()  # the loop looks again; too early a look only waits again
+        for wake, until in self._waiting.items():
+            if self.current >= until:
+                wake.set()
 
 
 def client(broker: Broker, user: str) -> aiomqtt.Client:
@@ -110,6 +113,7 @@ class Rig:
         await self.reading()
         fed = await self.obs.wait_for(MAINS, after=mark)
         await self.taken(fed)
+        await self.barrier()  # and the bridge has read what the charger said after it
         return fed
 
     async def taken(self, sent: Msg) -> None:
@@ -162,7 +166,7 @@ async def make_rig(own_broker: Broker, tmp_path: Path) -> AsyncIterator[MakeRig]
             meter = await stack.enter_async_context(client(own_broker, "grid-meter"))
             battery = await stack.enter_async_context(client(own_broker, "zendure"))
             clock = FakeClock()
-            values: dict[str, Any] = {"prefix": PREFIX}
+            values: dict[str, Any] = {"prefix": PREFIX, "state_dir": tmp_path / "state"}
             bus = Bus(bus_settings(own_broker, BRIDGE_USER, heartbeat=heartbeat), BRIDGE_USER)
             bridge = SmartEVSEBridge(bus, SmartEVSESettings.only(**values | settings), clock)
             await stack.enter_async_context(running(bus.run()))

@@ -115,7 +115,11 @@ async def test_on_connect_it_says_online_and_publishes_its_state_in_firmware_uni
         # what the broker keeps arrives first; then the state after a Set message, live
         await send(bus, "Mode", "bogus")
         await later.wait_for(END)
-    retained = {m.topic.removeprefix(f"{PREFIX}/") for m in later.messages if m.retain}
+    retained = {
+        m.topic.removeprefix(f"{PREFIX}/")
+        for m in later.messages
+        if m.retain and m.topic.startswith(f"{PREFIX}/")
+    }
 
     assert state == {
         "connected": "online",
@@ -142,6 +146,19 @@ async def test_on_connect_it_says_online_and_publishes_its_state_in_firmware_uni
         "ChargeCurrentOverride", "NrOfPhases", "Access", "State", "StateID", "Error",
         "EVPlugState", "EVEnergyCharged",
     }  # fmt: skip
+
+
+async def test_it_announces_itself_to_home_assistant_as_the_firmware_does(
+    own_broker: Broker, make_charger: MakeCharger
+) -> None:
+    await make_charger()
+    async with observer(own_broker, "homeassistant") as ha:
+        config = await ha.wait_for(f"homeassistant/select/{PREFIX}-Mode/config")
+    assert config.retain
+    assert config.json["state_topic"] == f"{PREFIX}/Mode"
+    assert config.json["availability_topic"] == f"{PREFIX}/connected"
+    assert config.json["device"]["identifiers"] == PREFIX
+    assert config.json["device"]["manufacturer"] == "Stegen"
 
 
 async def test_its_last_will_says_offline_retained_when_it_drops_off_the_broker(

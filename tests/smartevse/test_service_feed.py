@@ -53,8 +53,9 @@ async def test_a_stale_meter_stops_the_feed_and_the_charger_times_out(make_rig: 
     await rig.charger.plug(True)
     await rig.feeding()
     assert rig.charger.evse.state_id == "C"
+    mark = rig.obs.mark()
     rig.clock.advance(5)  # the reading fed is now 5 s old, and no other came
-    await rig.obs.wait_for(FEED, lambda m: m.json["feed_active"] is False)
+    await rig.obs.wait_for(FEED, lambda m: m.json["feed_active"] is False, after=mark)
     await rig.ticks(COMM_TIMEOUT)  # the last feed holds the charger this long
     assert (rig.charger.evse.comm_error, rig.charger.evse.state_id) == (False, "C")
     mark = rig.obs.mark()
@@ -107,3 +108,83 @@ async def test_wattbus_run_exits_2_with_one_line_for_a_too_slow_meter(
         "longer than the 5 s a reading stays fresh: too slow to feed the charger "
         "(WATTBUS_SMARTEVSE_METER_MAX_AGE=5)"
     ]
+
+
+async def test_at_most_one_message_a_second_and_then_the_latest_reading(
+    make_rig: MakeRig,
+) -> None:
+    rig = await make_rig()
+    await rig.feeding()
+    mark = rig.obs.mark()
+    rig.clock.advance(0.5)
+    await rig.reading(current_l1=4.0, power_l1=920.0)  # half a second after the last feed
+    await rig.barrier()
+    assert rig.sent(MAINS, mark) == []
+    await rig.reading(current_l1=5.0, power_l1=1150.0)  # a newer one, still in that second
+    await rig.barrier()
+    rig.clock.advance(0.5)  # the second is over: the latest reading goes
+    fed = await rig.obs.wait_for(MAINS, after=mark)
+    assert fed.text == "50:20:-50"
+    await rig.barrier()
+    assert rig.sent(MAINS, mark) == ["50:20:-50"]
+    state = await rig.obs.wait_for(
+        FEED, lambda m: m.json.get("last_feed") == "2026-12-01T12:00:02Z"
+    )
+    assert state.json["feed_active"]
+
+
+async def test_a_stale_reading_is_never_fed(make_rig: MakeRig) -> None:
+    rig = await make_rig()
+    await rig.feeding()
+    mark = rig.obs.mark()
+    rig.clock.advance(1)
+    await rig.reading(age=5)  # as old as the limit
+    await rig.barrier()
+    assert rig.sent(MAINS, mark) == []
+
+
+async def test_an_offline_meter_stops_the_feed_at_once(make_rig: MakeRig) -> None:
+    rig = await make_rig()
+    await rig.charger.plug(True)
+    await rig.feeding()
+    mark = rig.obs.mark()
+    await rig.meter_says("offline")
+    await rig.obs.wait_for(FEED, lambda m: m.json["feed_active"] is False, after=mark)
+    rig.clock.advance(1)
+    await rig.reading()  # fresh, but from a meter that said it is offline
+    await rig.barrier()
+    assert rig.sent(MAINS, mark) == []
+    await rig.ticks(COMM_TIMEOUT + 1)
+    assert rig.charger.evse.comm_error
+
+
+async def test_a_meter_offline_at_start_up_is_judged_when_it_is_back(make_rig: MakeRig) -> None:
+    rig = await make_rig()
+    await rig.meter_says("offline")
+    await rig.reading(age=3600)  # what it left retained an hour ago
+    await rig.barrier()
+    mark = rig.obs.mark()
+    await rig.meter_says("online")
+    await rig.reading()  # not judged against the hour-old one: that was before the offline
+    await rig.barrier()
+    assert rig.sent(MAINS, mark) == []  # nothing before it is judged
+    rig.clock.advance(1)
+    await rig.reading()
+    assert (await rig.obs.wait_for(MAINS, after=mark)).text == "30:20:-50"
+
+
+async def test_a_bad_meter_state_is_reported_once_and_the_feed_goes_on(make_rig: MakeRig) -> None:
+    rig = await make_rig()
+    await rig.feeding()
+    mark = rig.obs.mark()
+    for _ in range(2):
+        await rig.meter.publish("wattbus/grid-meter/state", b'{"power": true}', qos=1)
+    await rig.barrier()
+    errors = [m.json for m in rig.obs.messages[mark:] if m.topic == EVENTS
+              and m.json["kind"] == "error"]  # fmt: skip
+    assert len(errors) == 1
+    assert errors[0]["topic"] == "wattbus/grid-meter/state"
+    assert errors[0]["reason"].startswith("ignoring a bad state")
+    rig.clock.advance(1)
+    await rig.reading()
+    await rig.obs.wait_for(MAINS, after=mark)

@@ -43,6 +43,8 @@ async def test_a_steady_battery_is_sent_again_every_5_s(make_rig: MakeRig) -> No
     rig = await make_rig(battery=BATTERY_ID)
     await rig.battery_state(2300.0)
     first = await rig.obs.wait_for(BATTERY)
+    await rig.taken(first)
+    await rig.barrier()  # nothing else that could wake the bridge is on its way
     rig.clock.advance(5)
     again = await rig.obs.wait_for(BATTERY, after=rig.obs.messages.index(first) + 1)
     assert again.text == first.text == "100"
@@ -61,3 +63,21 @@ async def test_in_solar_mode_the_charger_counts_the_battery_against_the_mains(
     await rig.reading()
     await rig.taken(await rig.obs.wait_for("SmartEVSE/garage/Set/MainsMeter", after=mark))
     assert rig.charger.evse.mains == [30 - 33, 20 - 33, -50 - 33]  # a third of 100 dA each
+
+
+async def test_a_stale_or_offline_battery_is_not_sent(make_rig: MakeRig) -> None:
+    rig = await make_rig(battery=BATTERY_ID)
+    await rig.battery_state(2300.0)
+    await rig.obs.wait_for(BATTERY)
+    await rig.barrier()
+    mark = rig.obs.mark()
+    rig.clock.advance(30)  # battery_max_age: the state is stale, its repeats stop
+    await rig.obs.wait_for(FEED, lambda m: "passthrough_current" not in m.json, after=mark)
+    mark = rig.obs.mark()
+    rig.clock.advance(5)
+    await rig.barrier()
+    assert rig.sent(BATTERY, mark) == []
+    await rig.battery.publish("wattbus/zendure/availability", "offline", qos=1, retain=True)
+    await rig.battery_state(-2300.0)  # fresh, but from a battery that said it is offline
+    await rig.barrier()
+    assert rig.sent(BATTERY, mark) == []

@@ -18,7 +18,9 @@
 - a `HomeBatteryCurrent` counts only in Solar mode and only while it is at most 60 s old;
 - it publishes its state topics (QoS 0, the firmware's retained ones retained) every 10 ticks,
   at once after every `Set/` message and when a tick changes something. Each publication ends
-  with `EVTotalEnergyCharged`.
+  with `EVTotalEnergyCharged`;
+- on connect it announces itself to Home Assistant as the firmware does (`announce`): a few
+  of its entities, retained, with the firmware's device block (`identifiers` its prefix).
 
 The car and the balancing are simplified, close enough to show a feed working: a car draws
 the charge current on `phases` phases at 230 V whenever it may. A valid feed sets the mains
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +60,10 @@ MAX_SUM_MAINS = (10, 600)  # A: CurrentMaxSumMains accepts these, and 0 (off)
 VOLTAGE = 230  # V per phase, for the car's power
 SET_QOS = 1
 STATE_QOS = 0
+# (entity name, Home Assistant domain): some of what the firmware announces, enough to show
+# which device the entities land on
+ANNOUNCED = (("Mode", "select"), ("Charge Current", "sensor"), ("State", "sensor"))
+SW_VERSION = "fake"
 
 STATE_NAMES = {
     "A": "Ready to Charge",
@@ -84,6 +91,25 @@ class Received:
     payload: str
     applied: bool
     why: str  # what it changed, or why it was ignored
+
+
+def discovery_configs(prefix: str) -> list[tuple[str, dict[str, object]]]:
+    """(topic, payload) of the firmware's Home Assistant discovery: one config per entity,
+    its device named and identified by the prefix (`MQTTclient_t::announce`)."""
+    device = {"model": "SmartEVSE v3", "identifiers": prefix, "name": prefix,
+              "manufacturer": "Stegen", "sw_version": SW_VERSION}  # fmt: skip
+    out = []
+    for name, domain in ANNOUNCED:
+        suffix = name.replace(" ", "")
+        payload: dict[str, object] = {
+            "name": name,
+            "unique_id": f"{prefix}-{suffix}",
+            "state_topic": f"{prefix}/{suffix}",
+            "availability_topic": f"{prefix}/connected",
+            "device": device,
+        }
+        out.append((f"homeassistant/{domain}/{prefix}-{suffix}/config", payload))
+    return out
 
 
 def atoi(text: str) -> int:
@@ -349,6 +375,8 @@ class FakeSmartEvse(AsyncClosing):
             )
         )
         await self._client.publish(connected, "online", qos=0, retain=True)
+        for topic, payload in discovery_configs(self.prefix):
+            await self._client.publish(topic, json.dumps(payload), qos=0, retain=True)
         await self._client.subscribe(f"{self.prefix}/Set/#", qos=SET_QOS)
         self._listener = asyncio.create_task(self._listen(self._client))
         await self.publish_state()

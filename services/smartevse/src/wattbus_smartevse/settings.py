@@ -7,6 +7,7 @@ start-up with one line naming the variable.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -66,6 +67,8 @@ class SmartEVSESettings(ServiceSettings):
     reserve: float | None = Field(
         None, gt=0, le=RESERVE_MAX, allow_inf_nan=False, description="A, with passthrough reserve"
     )
+    # the passthrough set at run time (`wattbus/<id>/set`) is kept here, as `<id>.json`
+    state_dir: Path = Path("var")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
