@@ -687,8 +687,21 @@ def bridge(port: int, workdir: Path) -> ServiceProcess:
         "WATTBUS_SMARTEVSE_PREFIX": PREFIX,
         "WATTBUS_SMARTEVSE_ID": CHARGER,
         "WATTBUS_SMARTEVSE_METER": METER,
+        "WATTBUS_SMARTEVSE_STATE_DIR": str(workdir / "smartevse-state"),
     }
     return ServiceProcess("smartevse", env, workdir)
+
+
+@contextlib.asynccontextmanager
+async def charger_side(port: int) -> AsyncIterator[Tape[Msg]]:
+    """The charger of (1): subscribed as the firmware is, and connected as it says on connect
+    (`<prefix>/connected` = `online`, retained), which the bridge's availability follows."""
+    async with (
+        observer(port, "charger-side", MAINS, FLOOR_OUT, qos=CHARGER_QOS) as tape,
+        aiomqtt.Client("127.0.0.1", port, identifier="bench-charger-connected") as client,
+    ):
+        await client.publish(f"{PREFIX}/connected", b"online", retain=True)
+        yield tape
 
 
 @contextlib.asynccontextmanager
@@ -729,7 +742,7 @@ async def main(readings: int, rounds: int, seed: int) -> None:
         async with local_broker() as (port, kind):
             console.print(f"broker: {kind} on 127.0.0.1:{port}", highlight=False)
             async with (
-                observer(port, "charger-side", MAINS, FLOOR_OUT, qos=CHARGER_QOS) as side,
+                charger_side(port) as side,
                 observer(port, "seen", *watched, t.state("controller")) as seen,
                 observer(port, "battery", t.set(BATTERY)) as commands,
                 aiomqtt.Client("127.0.0.1", port, identifier="bench-meter") as client,
