@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -40,7 +41,7 @@ from wattbus_smartevse.commands import (
 from wattbus_smartevse.entities import ENTITIES, discovery
 from wattbus_smartevse.feed import Feed, FeedMemory, Skip, Wait
 from wattbus_smartevse.mains import DECI, meter_voltage
-from wattbus_smartevse.passthrough import PassthroughMemory, PassthroughOptions, Send
+from wattbus_smartevse.passthrough import PassthroughMemory, Send
 from wattbus_smartevse.readback import READ_BACK, Pending, answer
 from wattbus_smartevse.settings import SmartEVSESettings
 from wattbus_smartevse.status import FeedState, active_until, feed_active
@@ -319,8 +320,10 @@ class SmartEVSEBridge:
             return None
         battery = self.battery if self.battery_online is not False else None
         voltage = meter_voltage(self.meter, self.settings.voltage)
-        options = PassthroughOptions(
-            self.passthrough.policy, self.passthrough.reserve or 0.0, self.settings.battery_max_age
+        options = replace(  # the configured options, with the policy in effect now
+            self.settings.passthrough_options,
+            policy=self.passthrough.policy,
+            reserve=self.passthrough.reserve or 0.0,
         )
         self.pass_memory, decision = passthrough.decide(
             battery, voltage, self.pass_memory, now, options
