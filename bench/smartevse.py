@@ -532,7 +532,7 @@ class Home:
 @contextlib.asynccontextmanager
 async def running(service: ServiceProcess, seen: Tape[Msg], device: str) -> AsyncIterator[None]:
     """A service as a process, from when `device` says `online`; stopped at the end, also on
-    failure, with the end of its log shown when the bench timed out waiting on it."""
+    failure. When the bench times out on anything meanwhile, the end of its log is shown."""
     mark = seen.mark()
     service.start()
     try:
