@@ -114,6 +114,15 @@ def shelly_home_broker(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker,
     yield from started(home_dir, tmp_path)
 
 
+@pytest.fixture
+def charger_home_broker(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker, Path]]:
+    """The same, with the example charger's own user enabled as users.example describes."""
+    mosquitto = home_dir / "mosquitto"
+    example = (mosquitto / "users.example").read_text()
+    (mosquitto / "users").write_text(example + "smartevse-garage\n")
+    yield from started(home_dir, tmp_path)
+
+
 def client(broker: Broker, root: Path | None, user: str | None) -> aiomqtt.Client:
     password = None
     if root is not None and user is not None:
@@ -199,6 +208,82 @@ async def test_shelly_devices_read_nothing(shelly_home_broker: tuple[Broker, Pat
         # a round trip of the device's own: anything the broker sent it before is queued now
         await device.publish("shelly/grid-meter/online", b"true", qos=1)
         assert len(device.messages) == 0
+
+
+async def test_a_charger_writes_only_under_its_prefix_and_reads_only_its_commands(
+    charger_home_broker: tuple[Broker, Path],
+) -> None:
+    """The charger's login cannot pose as a wattbus device or as another charger, and it
+    hears its own Set/ topics and no wattbus command."""
+    broker, root = charger_home_broker
+    async with (
+        client(broker, root, "owner") as owner,
+        observing(owner, "#") as seen,
+        client(broker, root, "smartevse-garage") as charger,
+    ):
+        await charger.subscribe("SmartEVSE/garage/Set/#", qos=1)
+        await charger.subscribe("wattbus/#", qos=1)
+        await owner.publish("wattbus/zendure/set", b'{"min_soc":20}', qos=1)
+        await owner.publish("SmartEVSE/garage/Set/Mode", b"Smart", qos=1)
+        # denied first, allowed last: the allowed one arriving alone shows the denials
+        await charger.publish("wattbus/smartevse/state", b'{"charging":true}', qos=1)
+        await charger.publish("SmartEVSE/other/Mode", b"Normal", qos=1)
+        await charger.publish("SmartEVSE/garage/Mode", b"Smart", qos=1)
+        await seen.wait_for("SmartEVSE/garage/Mode")
+        # its own publish was a round trip: what the broker sent it before is queued now
+        heard = [str((await anext(charger.messages)).topic) for _ in range(len(charger.messages))]
+    assert [m.topic for m in seen.messages] == [
+        "wattbus/zendure/set",
+        "SmartEVSE/garage/Set/Mode",
+        "SmartEVSE/garage/Mode",
+    ]
+    assert heard == ["SmartEVSE/garage/Set/Mode"]
+
+
+async def test_the_smartevse_bridge_writes_only_its_chargers_set_topics(
+    charger_home_broker: tuple[Broker, Path],
+) -> None:
+    """The bridge commands its own charger and can neither forge the charger's readings nor
+    command another charger."""
+    broker, root = charger_home_broker
+    async with (
+        client(broker, root, "owner") as owner,
+        observing(owner, "SmartEVSE/#") as seen,
+        client(broker, root, "smartevse") as bridge,
+    ):
+        await bridge.publish("SmartEVSE/garage/MainsCurrentL1", b"-50", qos=1)
+        await bridge.publish("SmartEVSE/other/Set/MainsMeter", b"10:10:10", qos=1)
+        await bridge.publish("SmartEVSE/garage/Set/MainsMeter", b"30:20:-50", qos=1)
+        got = await seen.wait_for("SmartEVSE/garage/Set/MainsMeter")
+    assert got.payload == b"30:20:-50"
+    assert [m.topic for m in seen.messages] == ["SmartEVSE/garage/Set/MainsMeter"]
+
+
+async def test_the_smartevse_bridge_reads_its_charger_and_the_devices_it_feeds_from(
+    charger_home_broker: tuple[Broker, Path],
+) -> None:
+    """The feed needs the charger's own topics and the meter's and battery's state and
+    availability (compose's defaults: grid-meter, and zendure in .env.example's example)."""
+    broker, root = charger_home_broker
+    sources = {
+        "smartevse-garage": ["SmartEVSE/garage/connected"],
+        "grid-meter": ["wattbus/grid-meter/state", "wattbus/grid-meter/availability"],
+        "zendure": ["wattbus/zendure/state", "wattbus/zendure/availability"],
+    }
+    async with client(broker, root, "smartevse") as bridge:
+        for topics in sources.values():
+            for topic in topics:
+                await bridge.subscribe(topic, qos=1)
+        async with observing(bridge, "SmartEVSE/garage/Set/#") as seen:
+            for user, topics in sources.items():
+                async with client(broker, root, user) as source:
+                    for topic in topics:
+                        await source.publish(topic, b"online", qos=1, retain=True)
+            # the bridge's own command, last: anything it could read has come before it
+            await bridge.publish("SmartEVSE/garage/Set/MainsMeter", b"0:0:0", qos=1)
+            await seen.wait_for("SmartEVSE/garage/Set/MainsMeter")
+    expected = [topic for topics in sources.values() for topic in topics]
+    assert [m.topic for m in seen.messages] == [*expected, "SmartEVSE/garage/Set/MainsMeter"]
 
 
 def has_user(name: str) -> bool:

@@ -16,12 +16,18 @@ from typing import Any
 import pytest
 import yaml
 from support.broker import REPO
+from wattbus.service import NOT_SETTINGS, service, service_names
+from wattbus.settings import BusSettings, ServiceSettings
 
 COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "compose.yaml").read_text())
 WATTBUS = {
     name: svc for name, svc in COMPOSE["services"].items() if svc.get("command", [None])[0] == "run"
 }
-DEVICE_ID_SETTING = {"shelly": "WATTBUS_SHELLY_ID", "zendure": "WATTBUS_ZENDURE_ID"}
+DEVICE_ID_SETTING = {
+    "shelly": "WATTBUS_SHELLY_ID",
+    "zendure": "WATTBUS_ZENDURE_ID",
+    "smartevse": "WATTBUS_SMARTEVSE_ID",
+}
 
 
 def users_example() -> set[str]:
@@ -37,7 +43,7 @@ def image_packages() -> set[str]:
 
 def test_every_wattbus_container_runs_a_service_the_image_holds() -> None:
     registered = {ep.name: ep.dist for ep in entry_points(group="wattbus.services")}
-    assert set(WATTBUS) >= {"controller", "shelly", "zendure"}
+    assert set(WATTBUS) >= {"controller", "shelly", "zendure", "smartevse"}
     for name, svc in WATTBUS.items():
         service = svc["command"][1]
         assert service in registered, f"{name}: no service {service!r}"
@@ -68,6 +74,43 @@ def test_state_lives_in_a_volume_and_the_broker_comes_first(name: str) -> None:
     state_dirs = {v for k, v in svc["environment"].items() if k.endswith("_STATE_DIR")}
     mounts = {m.split(":", 1)[1] for m in svc.get("volumes", [])}
     assert state_dirs <= mounts, "saved battery settings and controller memory must survive"
+    # a service that keeps something must be told where: its default (`var` in the working
+    # directory) is on the container's read-only root
+    spec = service(svc["command"][1])
+    assert spec is not None
+    if "state_dir" in spec.settings.model_fields:
+        prefix = str(spec.settings.model_config.get("env_prefix", "")).upper()
+        assert f"{prefix}STATE_DIR" in svc["environment"], "its state would not be saved"
     assert svc["depends_on"]["mosquitto"]["condition"] == "service_healthy"
     assert svc["read_only"] is True
     assert "healthcheck" in COMPOSE["services"]["mosquitto"]
+
+
+ENV_EXAMPLE = (REPO / ".env.example").read_text()
+
+
+def settings_variables() -> set[str]:
+    """Every variable the bus and the registered services read."""
+    specs = (service(name) for name in service_names())
+    classes: list[type[ServiceSettings]] = [BusSettings, *(s.settings for s in specs if s)]
+    return {
+        f"{str(cls.model_config.get('env_prefix', '')).upper()}{field.upper()}"
+        for cls in classes
+        for field in cls.model_fields
+    }
+
+
+def test_env_example_names_only_variables_a_setting_reads() -> None:
+    """Set or commented out, a line a user uncomments must be read: a misspelt one would be
+    ignored (with only a warning) and the device would run on the default."""
+    named = set(re.findall(r"(?m)^#?(WATTBUS_[A-Z0-9_]+)=", ENV_EXAMPLE)) - NOT_SETTINGS
+    assert {"WATTBUS_SMARTEVSE_PREFIX", "WATTBUS_SHELLY_HOST"} <= named
+    assert named - settings_variables() == set()
+
+
+def test_env_example_lists_every_profile_where_compose_profiles_is_set() -> None:
+    profiles = {p for svc in COMPOSE["services"].values() for p in svc.get("profiles", [])}
+    found = re.search(r"((?:^#.*\n)+)COMPOSE_PROFILES=", ENV_EXAMPLE, re.M)
+    assert found, "COMPOSE_PROFILES with its comment"
+    assert profiles == {"shelly", "zendure", "smartevse"}
+    assert all(re.search(rf"\b{p}\b", found.group(1)) for p in profiles)

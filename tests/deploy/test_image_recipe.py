@@ -108,7 +108,7 @@ def test_the_image_holds_the_services_and_not_the_simulator(image_venv: Path) ->
         " u.find_spec('wattbus_simulator') is None, u.find_spec('pytest') is None)"
     )
     out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['controller', 'shelly', 'zendure'] True True"
+    assert out.stdout.strip() == "['controller', 'shelly', 'smartevse', 'zendure'] True True"
 
 
 def test_a_service_without_its_device_address_exits_2_with_one_line(image_venv: Path) -> None:
@@ -116,6 +116,15 @@ def test_a_service_without_its_device_address_exits_2_with_one_line(image_venv: 
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "WATTBUS_ZENDURE_HOST" in result.stderr
+
+
+def test_the_smartevse_bridge_without_its_prefix_exits_2_with_one_line(image_venv: Path) -> None:
+    """The charger's prefix holds its serial number, so it has no default: compose's
+    `smartevse` profile started without it must say so, not feed a guessed topic."""
+    result = wattbus(image_venv, "run", "smartevse")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "WATTBUS_SMARTEVSE_PREFIX" in result.stderr
 
 
 def test_the_controller_from_the_image_comes_online(

@@ -14,10 +14,11 @@ from support.home import Home
 from support.mqtt import observer
 from wattbus.commands import CommandError, parse_command
 from wattbus.models import BatteryCommand, Command, ControllerCommand
+from wattbus_smartevse.commands import SmartEVSECommand
 
 SET = "wattbus/x/set"
 C = TypeVar("C", bound=Command)
-MODELS: list[type[Command]] = [BatteryCommand, ControllerCommand]
+MODELS: list[type[Command]] = [BatteryCommand, ControllerCommand, SmartEVSECommand]
 # per model: one good value per field, as JSON, for the payloads built below
 GOOD: dict[type[Command], dict[str, object]] = {
     BatteryCommand: {"min_soc": 20, "output_limit": 600.5, "hold": True, "lease": 120},
@@ -26,6 +27,14 @@ GOOD: dict[type[Command], dict[str, object]] = {
         "threshold": 4000,
         "confirm": 3,
         "release": 120,
+        "reset": True,
+    },
+    SmartEVSECommand: {
+        "mode": "solar",
+        "current_override": 10,
+        "max_sum_mains": 25,
+        "passthrough": "reserve",
+        "reserve": 4.5,
         "reset": True,
     },
 }

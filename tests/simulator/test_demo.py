@@ -1,5 +1,6 @@
-"""The demo as a new user runs it, in a terminal and piped, with either broker: an EV session
-must visibly hold the battery, whatever the user's own settings say. Also the simulated home's
+"""The demo as a new user runs it, in a terminal and piped, with either broker: a car charging
+from the SmartEVSE in Solar mode must visibly hold the battery, whatever the user's own
+settings say. Also the simulated home's
 physics, which the demo and the bench rely on."""
 
 from __future__ import annotations
@@ -101,8 +102,11 @@ def test_without_a_terminal_the_demo_prints_each_decision_and_event(
         header = out.wait_for("broker: ")
         assert ("mosquitto on" if broker == "mosquitto" else "amqtt (embedded) on") in header
         out.wait_for("grid-meter: online")
+        # the car plugs into the SmartEVSE, which the bridge feeds from the meter: in Solar
+        # mode it lets the car take the roof's surplus, and says so
+        out.wait_for("smartevse: solar, charging at")
         decision = out.wait_for("EV charging: True, holding zendure")
-        assert "decision: house" in decision and "above 5000 W for 3 s" in decision
+        assert "decision: charger smartevse charging" in decision
         out.wait_for("zendure applied: held via min_soc")
 
 
@@ -113,16 +117,18 @@ def test_the_demo_reads_nothing_of_the_users_settings(tmp_path: Path) -> None:
     a broken seal fails here, visibly, and connects nowhere."""
     (tmp_path / ".env").write_text(
         "WATTBUS_CONTROLLER_THRESHOLD=100000\nWATTBUS_SHELLY_SOURCE=mqtt\n"
+        "WATTBUS_CONTROLLER_CHARGER=poisoned-charger\n"
     )
     env = clean_env(
         WATTBUS_MQTT_HOST="127.0.0.1", WATTBUS_MQTT_PORT="9",
         WATTBUS_ZENDURE_HOST="127.0.0.1", WATTBUS_ZENDURE_PORT="9",
         WATTBUS_ZENDURE_ID="poisoned", WATTBUS_SHELLY_ID="poisoned-meter",
+        WATTBUS_SMARTEVSE_PREFIX="poisoned/charger", WATTBUS_SMARTEVSE_METER="poisoned-meter",
     )  # fmt: skip
     with demo_on_a_pipe(tmp_path, env=env) as out:
         assert "127.0.0.1:9," not in out.wait_for("broker: ")
         out.wait_for("grid-meter: online")
-        out.wait_for("above 5000 W for 3 s")
+        out.wait_for("decision: charger smartevse charging")
         out.wait_for("zendure applied: held via min_soc")
 
 

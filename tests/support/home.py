@@ -16,6 +16,9 @@ from support.broker import Broker, password
 from support.mqtt import Msg
 
 LEASE = 10  # s, the shortest the controller allows: the lease test waits for it to run out
+# The fake SmartEVSE's prefix: mosquitto/acl lets its user smartevse-garage write under it and
+# the bridge's user smartevse read it and write its Set/ topics.
+CHARGER_PREFIX = "SmartEVSE/garage"
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Home:
                 "WATTBUS_CONTROLLER_CONFIRM": "1",
                 "WATTBUS_CONTROLLER_RELEASE": "2",
                 "WATTBUS_CONTROLLER_LEASE": str(LEASE),
+                "WATTBUS_SMARTEVSE_PREFIX": CHARGER_PREFIX,
+                "WATTBUS_SMARTEVSE_STATE_DIR": str(self.workdir / "smartevse-state"),
             }
         )
         settings.update(env)

@@ -20,7 +20,6 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
-    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -184,6 +183,17 @@ def _json_number(value: object) -> object:
 JsonNumber = BeforeValidator(_json_number)
 
 
+def _only_true(value: bool) -> bool:
+    """`false` would read as "keep them", which is what leaving the field out already does."""
+    if value is False:
+        raise ValueError("reset takes only true")
+    return value
+
+
+# `{"reset": true}`: drop what was set at run time, so the settings apply again
+Reset = Annotated[StrictBool, AfterValidator(_only_true)]
+
+
 class BatteryCommand(Command):
     """What a battery bridge accepts on `set` and `set/<field>`."""
 
@@ -209,15 +219,7 @@ class ControllerCommand(Command):
     threshold: Annotated[Threshold, JsonNumber] | None = None
     confirm: Annotated[Confirm, JsonNumber] | None = None
     release: Annotated[Release, JsonNumber] | None = None
-    reset: StrictBool | None = Field(None, description="true drops every value saved at run time")
-
-    @field_validator("reset")
-    @classmethod
-    def _only_true(cls, value: bool | None) -> bool | None:
-        """`false` would read as "keep them", which is what leaving it out already does."""
-        if value is False:
-            raise ValueError("reset takes only true")
-        return value
+    reset: Reset | None = Field(None, description="true drops every value saved at run time")
 
 
 class EventKind(StrEnum):

@@ -9,12 +9,11 @@ import itertools
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
-from pydantic import ValidationError
-from wattbus.bus import OFFLINE, ONLINE, Bus
+from wattbus.bus import Bus
 from wattbus.commands import CommandError, parse_command
 from wattbus.discovery import DeviceInfo, Entity, bounds, device_config
+from wattbus.inputs import BusInputs
 from wattbus.models import (
     BatteryState,
     ChargerState,
@@ -39,7 +38,6 @@ from wattbus_controller.overrides import RUN_TIME, Override, check_notes, descri
 from wattbus_controller.settings import ControllerSettings
 
 log = logging.getLogger(__name__)
-S = TypeVar("S", bound=State)
 
 
 class ControllerState(State):
@@ -95,7 +93,7 @@ class Controller:
         self.published: ControllerState | None = None
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
-        self._bad_topics: set[str] = set()
+        self.inputs = BusInputs(log, self._report_bad_input)
 
         t = bus.topics
         bus.route(t.state(settings.meter), self._on_meter)
@@ -128,50 +126,32 @@ class Controller:
             await self.evaluate()
 
     async def _on_meter(self, topic: str, payload: bytes) -> None:
-        state = await self._parse(MeterState, topic, payload)
+        state = await self.inputs.state(MeterState, topic, payload)
         if state is not None:
             self.meter = state
             await self.evaluate()
 
     async def _on_battery(self, topic: str, payload: bytes) -> None:
         battery_id = self.bus.topics.device_of(topic)
-        state = await self._parse(BatteryState, topic, payload)
+        state = await self.inputs.state(BatteryState, topic, payload)
         if state is not None and battery_id in self.batteries:
             self.batteries[battery_id] = state
 
     async def _on_charger(self, topic: str, payload: bytes) -> None:
         """Evaluated at once, as a meter state is: the charger's word is the fastest signal."""
-        state = await self._parse(ChargerState, topic, payload)
+        state = await self.inputs.state(ChargerState, topic, payload)
         if state is not None:
             self.charger = state
             await self.evaluate()
 
     async def _on_charger_availability(self, topic: str, payload: bytes) -> None:
-        word = payload.strip().decode(errors="replace")
-        if word not in (ONLINE, OFFLINE):
-            await self._bad_input(topic, f"ignoring an availability of {word[:32]!r}")
-            return
-        self._bad_topics.discard(topic)
-        self.charger_online = word == ONLINE
-        await self.evaluate()
+        online = await self.inputs.availability(topic, payload)
+        if online is not None:
+            self.charger_online = online
+            await self.evaluate()
 
-    async def _parse(self, model: type[S], topic: str, payload: bytes) -> S | None:
-        """A state that does not validate is ignored (the last good one ages out); the first
-        bad one in a row is reported on the controller's event topic, not every one."""
-        try:
-            state = model.model_validate_json(payload)
-        except ValidationError as err:
-            await self._bad_input(topic, f"ignoring a bad state: {err.errors()[0]['msg']}")
-            return None
-        self._bad_topics.discard(topic)
-        return state
-
-    async def _bad_input(self, topic: str, reason: str) -> None:
-        """Reported once until the topic carries a good payload again, not once a second."""
-        if topic not in self._bad_topics:
-            self._bad_topics.add(topic)
-            log.warning("%s: %s", topic, reason)
-            await self._event(EventKind.ERROR, topic, reason, None)
+    async def _report_bad_input(self, topic: str, reason: str) -> None:
+        await self._event(EventKind.ERROR, topic, reason, None)
 
     async def evaluate(self) -> None:
         async with self._lock:

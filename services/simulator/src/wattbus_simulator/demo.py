@@ -4,6 +4,10 @@ The household runs `speed` times faster than real time, so an EV session of seve
 passes in under a minute; the services run at their real pace (1 s meter data), and the
 controller's release period is divided by `speed` so the end of the session shows too.
 
+The car plugs into a SmartEVSE in Solar mode: the bridge feeds it the simulated Shelly's
+currents and the battery's, the charger lets the car take the rooftop surplus, and the
+controller holds the battery on the charger's own word that the car charges.
+
 Every settings object is built from the demo's own values only (`ServiceSettings.only`): a
 `.env` in the current folder or `WATTBUS_*` in the environment names a user's real devices and
 broker, and the demo must neither reach those nor behave differently because of them.
@@ -27,12 +31,14 @@ from wattbus_controller.service import serve as serve_controller
 from wattbus_controller.settings import ControllerSettings
 from wattbus_shelly.service import serve as serve_shelly
 from wattbus_shelly.settings import ShellySettings
+from wattbus_smartevse.service import serve as serve_smartevse
+from wattbus_smartevse.settings import SmartEVSESettings
 from wattbus_zendure.service import serve as serve_zendure
 from wattbus_zendure.settings import ZendureSettings
 
 from wattbus_simulator.broker import local_broker
-from wattbus_simulator.demo_view import BrokerAccess, Line, View
-from wattbus_simulator.home import SimulatedHome, simulated_home
+from wattbus_simulator.demo_view import CHARGER, BrokerAccess, Line, View
+from wattbus_simulator.home import CHARGER_PREFIX, SimulatedHome, simulated_home
 
 HOST = "127.0.0.1"
 RELEASE = 120.0  # the controller's release period at speed 1
@@ -64,13 +70,20 @@ async def run_services(
     bus = BusSettings.only(mqtt_host=HOST, mqtt_port=port, health_file=state / "health")
     shelly = ShellySettings.only(host=HOST, port=home.shelly.port)
     zendure = ZendureSettings.only(host=HOST, port=home.zendure.port, state_dir=state)
-    controller = ControllerSettings.only(release=max(5.0, RELEASE / speed), state_dir=state)
+    # the guard takes the charger's word for when the car charges
+    controller = ControllerSettings.only(
+        release=max(5.0, RELEASE / speed), state_dir=state, charger=CHARGER
+    )
+    smartevse = SmartEVSESettings.only(
+        id=CHARGER, prefix=CHARGER_PREFIX, battery="zendure", state_dir=state
+    )
     async with asyncio.TaskGroup() as tg:
         tg.create_task(home.run())
         tg.create_task(watch(bus, view, show))
         tg.create_task(serve_shelly(shelly, bus))
         tg.create_task(serve_zendure(zendure, bus))
         tg.create_task(serve_controller(controller, bus))
+        tg.create_task(serve_smartevse(smartevse, bus))
 
 
 @contextlib.contextmanager
@@ -89,7 +102,7 @@ def output(console: Console, view: View) -> Iterator[Callable[[Line | None], Non
 async def run_demo(speed: float, duration: float | None, embedded_broker: bool = False) -> None:
     console = Console()
     broker = local_broker(embedded=embedded_broker)
-    async with broker as (port, kind), simulated_home(speed=speed) as home:
+    async with broker as (port, kind), simulated_home(speed=speed, charger_broker=port) as home:
         view = View(home, BrokerAccess(HOST, port, kind))
         with tempfile.TemporaryDirectory() as tmp:
             state = Path(tmp)

@@ -31,6 +31,7 @@ STYLES = {
     "rejected": "magenta",
     "error": "bold red",
     "decision": "bold cyan",
+    "charger": "cyan",
     "online": "green",
     "offline": "red",
 }
@@ -126,11 +127,23 @@ class View:
     def _state(self, device: str, state: dict[str, Any]) -> Line | None:
         before = self.states.get(device)
         self.states[device] = state
+        if device == CHARGER:
+            return self._charger_change(before, state)
         if device != "controller" or (before and decision_key(before) == decision_key(state)):
             return None
         holding = ", ".join(state.get("holding") or ()) or "nothing"
         text = f"decision: {state.get('reason')} (EV charging: {state.get('ev_charging')}, "
         return self._stamped(Line(text + f"holding {holding})", "decision"))
+
+    def _charger_change(self, before: dict[str, Any] | None, state: dict[str, Any]) -> Line | None:
+        """A line when the car starts or stops, or the charger's mode or error changes; not for
+        every current the Solar mode settles on."""
+        key = ("charging", "mode", "error")
+        if before and all(before.get(k) == state.get(k) for k in key):
+            return None
+        doing = f"charging at {state.get('current')} A" if state.get("charging") else "not charging"
+        error = f", error: {state['error']}" if state.get("error") else ""
+        return self._stamped(Line(f"{CHARGER}: {state.get('mode')}, {doing}{error}", "charger"))
 
     def _event(self, device: str, event: dict[str, Any]) -> Line:
         line = self._stamped(describe_event(device, event))

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictBool, field_validator
+from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 from wattbus.commands import CommandError
-from wattbus.models import ChargerMode, Command, JsonNumber
+from wattbus.models import ChargerMode, Command, JsonNumber, Reset
 
 from wattbus_smartevse.charger import Value
 from wattbus_smartevse.mains import DECI
@@ -50,15 +50,7 @@ class SmartEVSECommand(Command):
     reserve: (
         Annotated[float, JsonNumber, Field(gt=0, le=RESERVE_MAX, allow_inf_nan=False)] | None
     ) = Field(None, description="A, what the battery gets first with passthrough reserve")
-    reset: StrictBool | None = Field(None, description="true drops the passthrough saved")
-
-    @field_validator("reset")
-    @classmethod
-    def _only_true(cls, value: bool | None) -> bool | None:
-        """`false` would read as "keep it", which is what leaving it out already does."""
-        if value is False:
-            raise ValueError("reset takes only true")
-        return value
+    reset: Reset | None = Field(None, description="true drops the passthrough saved")
 
 
 @dataclass(frozen=True)

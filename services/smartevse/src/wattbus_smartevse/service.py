@@ -19,13 +19,12 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TypeVar
 
-from pydantic import ValidationError
 from wattbus.bus import OFFLINE, ONLINE, Bus
 from wattbus.commands import CommandError, parse_command
 from wattbus.discovery import removed_components
-from wattbus.models import BatteryState, ChargerState, Event, EventKind, MeterState, State
+from wattbus.inputs import BusInputs
+from wattbus.models import BatteryState, ChargerState, Event, EventKind, MeterState
 from wattbus.service import ConfigError, ServiceSpec
 from wattbus.settings import BusSettings
 
@@ -47,7 +46,6 @@ from wattbus_smartevse.settings import SmartEVSESettings
 from wattbus_smartevse.status import FeedState, active_until, feed_active
 
 log = logging.getLogger(__name__)
-S = TypeVar("S", bound=State)
 
 FEED_QOS = 0  # see the module's docstring
 SET_QOS = 1  # a command to the charger: its firmware subscribes to Set/# at QoS 1
@@ -100,7 +98,8 @@ class SmartEVSEBridge:
         self.pending: list[Pending] = []
         self._not_fed: feed.NotFed | None = None  # why the feed is stopped, said once
         self._not_sent: str | None = None
-        self._bad_topics: set[str] = set()
+        self.inputs = BusInputs(log, self._report_bad_input)
+        self._unreadable: set[str] = set()  # the charger's topics that brought garbage
         self._wake = asyncio.Event()
 
         # availability first: its retained value then arrives before the retained state
@@ -120,7 +119,7 @@ class SmartEVSEBridge:
     # --- inputs: store and wake the loop ---------------------------------------------------
 
     async def _on_meter(self, topic: str, payload: bytes) -> None:
-        state = await self._parse(MeterState, topic, payload)
+        state = await self.inputs.state(MeterState, topic, payload)
         if state is None:
             return
         self.meter = state
@@ -146,7 +145,7 @@ class SmartEVSEBridge:
             log.info("meter %s fast enough to feed from", self.settings.meter)
 
     async def _on_meter_availability(self, topic: str, payload: bytes) -> None:
-        online = await self._availability(topic, payload)
+        online = await self.inputs.availability(topic, payload)
         if online is None:
             return
         self.meter_online = online
@@ -155,13 +154,13 @@ class SmartEVSEBridge:
         self._wake.set()
 
     async def _on_battery(self, topic: str, payload: bytes) -> None:
-        state = await self._parse(BatteryState, topic, payload)
+        state = await self.inputs.state(BatteryState, topic, payload)
         if state is not None:
             self.battery = state
             self._wake.set()
 
     async def _on_battery_availability(self, topic: str, payload: bytes) -> None:
-        online = await self._availability(topic, payload)
+        online = await self.inputs.availability(topic, payload)
         if online is not None:
             self.battery_online = online
             self._wake.set()
@@ -169,7 +168,7 @@ class SmartEVSEBridge:
     async def _on_charger(self, topic: str, payload: bytes) -> None:
         name = topic.removeprefix(self.settings.prefix + "/")
         if name == CONNECTED:
-            online = await self._availability(topic, payload)
+            online = await self.inputs.availability(topic, payload)
             if online is not None:
                 self.charger_online = online
                 word = ONLINE if online else OFFLINE
@@ -182,11 +181,11 @@ class SmartEVSEBridge:
             return  # a topic not mirrored
         except Unreadable as err:
             # logged, not sent as an event: the charger's own garbage is no one's command
-            if topic not in self._bad_topics:
-                self._bad_topics.add(topic)
+            if topic not in self._unreadable:
+                self._unreadable.add(topic)
                 log.warning("%s: ignoring %s", topic, err)
             return
-        self._bad_topics.discard(topic)
+        self._unreadable.discard(topic)
         self.charger[name] = value
         self.charger_seen[name] = self.charger_seen.get(name, 0) + 1
         self.charger_heard = self.clock.now()
@@ -237,30 +236,8 @@ class SmartEVSEBridge:
             log.info("passthrough now %s", setting)
         self.passthrough = setting
 
-    async def _parse(self, model: type[S], topic: str, payload: bytes) -> S | None:
-        """A state that does not validate is ignored (the last good one ages out)."""
-        try:
-            state = model.model_validate_json(payload)
-        except ValidationError as err:
-            await self._bad_input(topic, f"ignoring a bad state: {err.errors()[0]['msg']}")
-            return None
-        self._bad_topics.discard(topic)
-        return state
-
-    async def _availability(self, topic: str, payload: bytes) -> bool | None:
-        word = payload.strip().decode(errors="replace")
-        if word not in (ONLINE, OFFLINE):
-            await self._bad_input(topic, f"ignoring an availability of {word[:32]!r}")
-            return None
-        self._bad_topics.discard(topic)
-        return word == ONLINE
-
-    async def _bad_input(self, topic: str, reason: str) -> None:
-        """Said once until the topic carries a good payload again, not once a second."""
-        if topic not in self._bad_topics:
-            self._bad_topics.add(topic)
-            log.warning("%s: %s", topic, reason)
-            await self._event(EventKind.ERROR, reason, topic=topic)
+    async def _report_bad_input(self, topic: str, reason: str) -> None:
+        await self._event(EventKind.ERROR, reason, topic=topic)
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -373,11 +350,15 @@ class SmartEVSEBridge:
         return min(d for d in (last.ts + heartbeat, flips) if d is not None)
 
     async def _publish_charger_state(self, now: datetime) -> datetime | None:
-        """On change, and at the heartbeat while the charger is connected. `ts` is when the
-        charger last published: a charger that falls silent ages like any device."""
+        """On change, and at the heartbeat while the charger is connected. While connected, `ts`
+        is now: the dingo firmware publishes only on change by default (`MQTTChangeOnly`, with
+        a 60 s heartbeat), so a quiet charger's last values are its present ones, and one that
+        goes away says so through its last will (`<prefix>/connected`, 15 s keepalive). Not
+        connected, `ts` is when it last published, and the state ages like any device's."""
         if self.charger_heard is None:
             return None
-        state = charger.charger_state(self.charger, self.charger_heard)
+        ts = now if self.charger_online else self.charger_heard
+        state = charger.charger_state(self.charger, ts)
         if state is None:
             return None
         heartbeat = timedelta(seconds=self.bus.settings.heartbeat)
