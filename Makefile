@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo          the simulated household, live in the terminal (make demo SPEED=20)"
 	@echo "make test          lint, type check and the whole test suite (real Mosquitto)"
-	@echo "make bench         latency, detection time, memory and reconnect figures"
+	@echo "make bench         latency, detection time, memory, reconnect and SmartEVSE feed figures"
 	@echo "make broker-users  create the Mosquitto users and passwords for docker compose"
 	@echo "make image-check   build the image and run compose against the simulated devices"
 
@@ -41,6 +41,7 @@ bench: .venv/.synced
 	$(UV) run python bench/detection.py
 	$(UV) run python bench/memory.py
 	$(UV) run python bench/reconnect.py
+	$(UV) run python bench/smartevse.py --readings 200 --rounds 3
 
 broker-users:
 	scripts/broker-users
