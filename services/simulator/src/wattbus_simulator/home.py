@@ -76,10 +76,12 @@ async def simulated_home(
 ) -> AsyncIterator[SimulatedHome]:
     """`charger_broker`: the port of a loopback broker for a fake SmartEVSE, with rooftop PV
     for its Solar mode; none: a fixed 11 kW car and no charger."""
-    evse = SmartEvse(mode="Solar") if charger_broker is not None else None
+    charger = None  # not connected yet: the household needs its firmware core first
+    if charger_broker is not None:
+        charger = FakeSmartEvse(charger_broker, prefix=CHARGER_PREFIX, evse=SmartEvse(mode="Solar"))
     household = Household(
         ShellyPro3EMState(), ZendureState(), sessions=sessions or ev_sessions(), pv=PV,
-        roof_pv=ROOF_PV if evse else 0.0, charger=evse,
+        roof_pv=ROOF_PV if charger else 0.0, charger=charger.evse if charger else None,
     )  # fmt: skip
     household.step(0.0, 0.0)
     async with contextlib.AsyncExitStack() as stack:
@@ -89,9 +91,7 @@ async def simulated_home(
         stack.push_async_callback(shelly.close)
         zendure = await start_fake_zendure(household.battery, host=host, port=zendure_port)
         stack.push_async_callback(zendure.close)
-        charger = None
-        if charger_broker is not None and evse is not None:
-            charger = FakeSmartEvse(charger_broker, prefix=CHARGER_PREFIX, evse=evse)
+        if charger is not None:
             await charger.start()
             stack.push_async_callback(charger.close)
         yield SimulatedHome(household, shelly, zendure, speed, charger)
