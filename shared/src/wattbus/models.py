@@ -64,6 +64,11 @@ class HoldRoute(StrEnum):
 
     MIN_SOC = "min_soc"
     OUTPUT_LIMIT = "output_limit"
+    BACKUP = "backup"  # backup mode with a high reserve (Powerwall)
+
+
+# What a battery with operating modes is set to do (Powerwall's names)
+Operation = Literal["self_consumption", "backup", "autonomous"]
 
 
 class BatteryState(State):
@@ -79,6 +84,12 @@ class BatteryState(State):
     output_limit: float | None = Field(None, description="W, AC output limit")
     input_limit: float | None = Field(None, description="W, AC charge limit")
     mode: Literal["input", "output"] | None = None
+    reserve: float | None = Field(None, description="%, kept for a grid outage (the app's scale)")
+    operation: Operation | None = Field(None, description="its operating mode, where it has one")
+    site_power: float | None = Field(
+        None, description="W, grid power its gateway measures, > 0 import"
+    )
+    load_power: float | None = Field(None, description="W, the home's use its gateway measures")
     hold: bool = False
     hold_route: HoldRoute | None = None
     hold_expires: datetime | None = None
@@ -109,6 +120,7 @@ class ChargerMode(StrEnum):
     NORMAL = "normal"  # charge at the set current, whatever the house draws
     SMART = "smart"  # charge as fast as the mains connection allows
     SOLAR = "solar"  # charge from surplus only
+    MIN_SOLAR = "min_solar"  # the least current from anywhere, more from surplus (Zappi Eco)
     PAUSE = "pause"  # a session held open, not charging
 
 
@@ -127,8 +139,48 @@ class ChargerState(State):
     session_energy: float | None = Field(None, description="Wh, charged this session")
     total_energy: float | None = Field(None, description="Wh, charged in all")
     mode: ChargerMode | None = None
+    mode_name: str | None = Field(None, description="the charger's own name for its mode (Eco+)")
+    status_code: str | None = Field(None, description="its own state code, as sent (Zappi C2)")
+    status: str | None = Field(None, description="that state in the charger's own words")
     access: Literal["allow", "deny", "pause"] | None = None
     error: str | None = Field(None, description="the charger's own words; None: no error")
+
+
+class DispatchKind(StrEnum):
+    """Why a smart tariff runs the car: only `smart` windows are billed at the cheap rate."""
+
+    SMART = "smart"  # the supplier's planned smart charge: the whole house pays the cheap rate
+    BOOST = "boost"  # a charge the owner asked for now (bump charge): normal rates
+    TEST = "test"  # the supplier testing the device
+    OTHER = "other"  # a type this version does not know: treated as not cheap
+
+
+class DispatchWindow(BaseModel):
+    """A dispatch as the tariff's bridge publishes it: UTC, rounded out to half-hour slots
+    (billing counts any half hour a dispatch touches), merged with its neighbours."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: datetime
+    end: datetime
+    kind: DispatchKind
+    energy: float | None = Field(None, description="Wh the supplier plans to add")
+
+
+class TariffState(State):
+    """A smart EV tariff (Kraken: Octopus Intelligent, EON Next Drive Smart). `ts` is when
+    it was published; `fetched` when the dispatch list was last read from the supplier."""
+
+    windows: list[DispatchWindow] = Field(description="planned, not yet ended, by start")
+    active: bool = Field(description="a smart window runs at `ts`")
+    current: DispatchWindow | None = Field(None, description="the window running at `ts`")
+    device_state: str | None = Field(
+        None, description="the dispatched device's own state (SMART_CONTROL_IN_PROGRESS)"
+    )
+    source: Literal["flex", "planned"] | None = Field(
+        None, description="the query the list came from; None: the last one failed"
+    )
+    fetched: datetime | None = None
 
 
 class Command(BaseModel):
