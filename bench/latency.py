@@ -76,7 +76,7 @@ QUIET_HOP_SAMPLES = 300  # with --gap after each: what waking idle processes cos
 HTTP_SAMPLES = 1000
 FSYNC_SAMPLES = 200
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-SET_PAYLOAD = b'{"hold":true,"id":"ev-guard-1000","lease":90.0}'  # what the controller sends
+SET_PAYLOAD = b'{"hold":true,"id":"controller-1000","lease":90.0}'  # what the controller sends
 
 console = Console(width=None if sys.stdout.isatty() else 130)
 

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 ACL = REPO / "mosquitto" / "acl"
 USERS = (
     "grid-meter", "zendure", "controller", "homeassistant", "nodered", "cli", "owner",
-    "shelly-grid-meter", "smartevse", "smartevse-garage",
+    "shelly-grid-meter", "smartevse", "smartevse-garage", "kraken", "myenergi", "powerwall",
 )  # fmt: skip
 START_TIMEOUT = 10.0  # s for mosquitto to accept connections
 
