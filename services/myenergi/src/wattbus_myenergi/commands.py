@@ -24,19 +24,25 @@ from wattbus_myenergi.models import BOOST_MODES, BUS_MODES, ZappiMode, ZappiStat
 BOOST_RANGE = (1, 99)
 
 # The words `mode` takes: the Zappi's own (as `mode_name` shows them, or lower case) and the
-# bus's ChargerMode names (as `mode` shows them, and Home Assistant's select sends them).
+# bus's ChargerMode names (as `mode` shows them). `mode_name` takes the Zappi's own only: it is
+# what Home Assistant's select shows and sends.
+NAMES: dict[str, ZappiMode] = {m.value: m for m in ZappiMode}
 MODE_WORDS: dict[str, ZappiMode] = {
-    **{m.value: m for m in ZappiMode},
+    **NAMES,
     **{m.value.lower(): m for m in ZappiMode},
     **{bus.value: m for m, bus in BUS_MODES.items()},
 }
 
 
-def _mode(value: object) -> object:
-    if not isinstance(value, str) or value not in MODE_WORDS:
-        words = ", ".join(MODE_WORDS)
-        raise PydanticCustomError("zappi_mode", "Input should be one of {words}", {"words": words})
-    return MODE_WORDS[value]
+def _one_of(words: dict[str, ZappiMode]) -> BeforeValidator:
+    def check(value: object) -> object:
+        if not isinstance(value, str) or value not in words:
+            raise PydanticCustomError(
+                "zappi_mode", "Input should be one of {words}", {"words": ", ".join(words)}
+            )
+        return words[value]
+
+    return BeforeValidator(check)
 
 
 def _whole_kwh(value: float) -> float:
@@ -55,7 +61,8 @@ def _only_true(value: bool) -> bool:
 
 
 class ZappiCommand(Command):
-    mode: Annotated[ZappiMode, BeforeValidator(_mode)] | None = None
+    mode: Annotated[ZappiMode, _one_of(MODE_WORDS)] | None = None
+    mode_name: Annotated[ZappiMode, _one_of(NAMES)] | None = None
     boost: (
         Annotated[float, JsonNumber, Field(allow_inf_nan=False), AfterValidator(_whole_kwh)] | None
     ) = Field(None, description="kWh to add now at full power; Eco and Eco+ only")
@@ -93,12 +100,15 @@ def changes(command: ZappiCommand, status: ZappiStatus) -> list[Change]:
     out: list[Change] = []
     if command.boost is not None and command.stop_boost:
         raise CommandError("boost and stop_boost: one or the other")
-    if command.mode is not None:
-        out.append(Change("mode", mode=command.mode))
+    if command.mode is not None and command.mode_name is not None:
+        raise CommandError("mode and mode_name: one or the other")
+    asked = command.mode or command.mode_name
+    if asked is not None:
+        out.append(Change("mode", mode=asked))
     if command.boost is not None:
-        mode = command.mode or status.mode
+        mode = asked or status.mode
         if mode not in BOOST_MODES:
-            now = "will be" if command.mode else "is"
+            now = "will be" if asked else "is"
             raise CommandError(
                 f"boost works in Eco or Eco+ only, and the Zappi {now} in {mode or 'no mode'}"
             )

@@ -13,14 +13,14 @@ from wattbus.bridge import Bridge
 from wattbus.bus import Bus
 from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, Entity
-from wattbus.models import ChargerMode, ChargerState, utcnow
+from wattbus.models import ChargerState, utcnow
 from wattbus.service import ServiceSpec
 from wattbus.settings import BusSettings
 
 from wattbus_myenergi.client import Zappi
 from wattbus_myenergi.commands import BOOST_RANGE, ZappiCommand, changes, describe, showing
 from wattbus_myenergi.exceptions import MyenergiError, NotAppliedError
-from wattbus_myenergi.models import BUS_MODES, ZappiStatus, charger_state
+from wattbus_myenergi.models import ZappiMode, ZappiStatus, charger_state
 from wattbus_myenergi.settings import MyenergiSettings
 from wattbus_myenergi.transport import LoopbackTransport
 
@@ -38,20 +38,20 @@ ENTITIES = (
     Entity("charging", "binary_sensor", "Charging", device_class="battery_charging"),
     Entity("plugged", "binary_sensor", "Car plugged in", device_class="plug"),
     Entity("status", "sensor", "Plug state"),
-    Entity("mode", "select", "Charge mode", writable=True,
-           options=tuple(BUS_MODES[m].value for m in BUS_MODES)),
+    # the Zappi's own words; a plain `off` on set/mode would read as the boolean false
+    Entity("mode_name", "select", "Charge mode", writable=True,
+           options=tuple(m.value for m in ZappiMode)),
     Entity.power("power", "Charge power"),
     Entity("session_energy", "sensor", "Energy this session", unit="Wh", device_class="energy",
            state_class="total_increasing", precision=0),
     # the state carries no boost: the number only sends one (a boost stops on its own)
     Entity("boost", "number", "Boost", unit="kWh", writable=True, minimum=BOOST_RANGE[0],
            maximum=BOOST_RANGE[1], step=1, category="config"),
-    Entity("mode_name", "sensor", "Zappi mode", category="diagnostic"),
+    Entity("mode", "sensor", "Mode (wattbus)", category="diagnostic"),
     Entity("status_code", "sensor", "Plug state code", category="diagnostic"),
     Entity("phases", "sensor", "Phases", category="diagnostic"),
     Entity("error", "sensor", "Error", category="diagnostic"),
 )  # fmt: skip
-assert set(ChargerMode) >= set(BUS_MODES.values())
 
 
 class ZappiDevice:

@@ -106,7 +106,7 @@ class ZappiState:
 
     def advance(self, seconds: float) -> None:
         """The car charges for `seconds`; a boost or the car's capacity may end on the way."""
-        self.charge_added += self.power * seconds / KWH * 1000
+        self.charge_added += self.power * seconds / KWH
         if self.boosting and self.charge_added - self.boost_from >= self.boost_kwh:
             self.boosting = False
         if self.capacity is not None and self.charge_added >= self.capacity:
