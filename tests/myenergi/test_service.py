@@ -85,7 +85,7 @@ async def test_a_car_charging_is_c2_and_waiting_for_sun_is_c1(
 async def test_a_mode_is_applied_once_the_zappi_shows_it(
     broker: Broker, fake: FakeMyenergi
 ) -> None:
-    fake.faults.lag = TRIES - 1  # the Zappi shows it on the last read
+    fake.faults.lag = TRIES  # the Zappi shows it on the last read
     async with zappi_bridge(broker, fake) as rig:
         await state_after_poll(rig)
         event = await answer(rig[1], {"mode": "min_solar"}, "m1")
@@ -105,7 +105,7 @@ async def test_a_mode_the_zappi_ignores_is_rejected_with_what_it_shows(
         event = await answer(rig[1], {"mode": "fast"}, "m2")
     assert event.json["kind"] == "rejected"
     assert event.json["reason"] == (
-        "the Zappi did not take mode Fast: it shows mode Eco+, boost off after 3 reads over 0.03 s"
+        "the Zappi did not take mode Fast: it shows mode Eco+, boost off after 4 reads over 0.03 s"
     )
     assert len(fake.commands) == 1  # sent once, not repeated
 
@@ -125,7 +125,7 @@ async def test_a_command_shown_in_part_is_an_error_naming_the_rest(
     assert event.json["kind"] == "error"
     assert event.json["reason"] == (
         "device error: the Zappi took mode Eco but not stop_boost: it shows mode Eco, boost on, "
-        "3 kWh after 3 reads over 0.03 s"
+        "3 kWh after 4 reads over 0.03 s"
     )
 
 

@@ -26,8 +26,8 @@ from wattbus_myenergi.transport import LoopbackTransport
 
 log = logging.getLogger(__name__)
 
-# A change reaches the Zappi through the cloud and its hub: the status shows it a few seconds
-# later. Read back this many times, this far apart (10 s in all), before giving up.
+# A change reaches the Zappi through the cloud and its hub, and a status may show it at once or
+# some seconds later: read back at once, then this many more times, this far apart (10 s).
 READ_BACK_TRIES = 5
 READ_BACK_EVERY = 2.0  # s
 
@@ -102,14 +102,15 @@ class ZappiDevice:
             else:
                 await self.zappi.stop_boost()
         taken: set[str] = set()
-        for _ in range(self.read_back_tries):
-            await asyncio.sleep(self.read_back_every)
+        for attempt in range(1 + self.read_back_tries):
+            if attempt:
+                await asyncio.sleep(self.read_back_every)
             status = self.last = await self.zappi.status()
             taken |= {c.field for c in todo if c.shown(status)}
             if len(taken) == len(todo):
                 return f"the Zappi shows {describe(todo)}"
         tries, every = self.read_back_tries, self.read_back_every
-        waited = f"{tries} reads over {tries * every:g} s"
+        waited = f"{1 + tries} reads over {tries * every:g} s"
         missing = describe(c for c in todo if c.field not in taken)
         if not taken:
             raise CommandError(
