@@ -15,7 +15,7 @@ from wattbus.models import ChargerState, DispatchKind, DispatchWindow, TariffSta
 from .conftest import BATTERY_SET, EVENTS, STATE, T0, client, controller_rig
 
 TARIFF_STATE = "wattbus/kraken/state"
-CHARGER_STATE = "wattbus/myenergi/state"
+CHARGER_STATE = "wattbus/zappi/state"
 WINDOW = DispatchWindow(start=T0, end=T0 + timedelta(hours=1), kind=DispatchKind.SMART)
 
 
@@ -35,9 +35,9 @@ async def test_a_dispatch_hold_outlasts_the_car_to_the_slot_boundary_and_says_wh
     own_broker: Broker, tmp_path: Path
 ) -> None:
     async with (
-        controller_rig(own_broker, tmp_path, charger="myenergi", tariff="kraken") as rig,
+        controller_rig(own_broker, tmp_path, charger="zappi", tariff="kraken") as rig,
         client(own_broker, "kraken") as tariff,
-        client(own_broker, "myenergi") as charger,
+        client(own_broker, "zappi") as charger,
     ):
         state = TariffState(
             ts=T0, windows=[WINDOW], active=True, current=WINDOW, source="flex", fetched=T0
@@ -50,7 +50,7 @@ async def test_a_dispatch_hold_outlasts_the_car_to_the_slot_boundary_and_says_wh
         await rig.obs.wait_for(BATTERY_SET, holds(True), after=mark)
         both = await rig.obs.wait_for(STATE, held_by("ev_guard"), after=mark)
         reason = both.json["devices"]["zendure"]["reason"]
-        assert reason.startswith("ev_guard: charger myenergi charging; dispatch: smart window")
+        assert reason.startswith("ev_guard: charger zappi charging; dispatch: smart window")
         assert both.json["policies"]["dispatch"]["wants"] == {"zendure": True}
         assert both.json["dispatch_until"] == WINDOW.end.isoformat().replace("+00:00", "Z")
         hold_notice = await rig.obs.wait_for(
