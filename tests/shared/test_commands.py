@@ -130,6 +130,14 @@ def test_a_plain_boolean_as_home_assistant_node_red_and_mosquitto_pub_send_it(
     assert parse(BatteryCommand, text, "hold").hold is value
 
 
+@pytest.mark.parametrize("text", ["off", " off "])
+def test_a_plain_off_is_the_option_off_where_the_field_is_a_mode(text: str) -> None:
+    """`mosquitto_pub -t .../set/mode -m off`, and a Home Assistant select with an `off`
+    option: the mode meant, not the boolean false."""
+    assert parse(ControllerCommand, text, "mode").mode == "off"
+    assert parse(SmartEVSECommand, text, "mode").mode == "off"
+
+
 @pytest.mark.parametrize("text", ["1", "0", "1.0", "yes", "no", "", "null", '"on"', "maybe"])
 def test_a_boolean_field_refuses_numbers_and_other_words(text: str) -> None:
     assert "hold" in str(refused(BatteryCommand, text, "hold")) or text.strip() == ""
