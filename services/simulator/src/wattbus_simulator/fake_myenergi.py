@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from wattbus_simulator.digest import parse_digest
 from wattbus_simulator.http_fake import HttpFake
 
 DIRECTOR = "director.myenergi.net"
@@ -259,7 +260,7 @@ class FakeMyenergi(HttpFake):
     # --- digest authentication (RFC 2617, MD5, qop=auth) -------------------------------------
 
     def _authorized(self, request: web.Request) -> bool:
-        fields = _parse_digest(request.headers.get("Authorization", ""))
+        fields = parse_digest(request.headers.get("Authorization", ""))
         if fields is None:
             return False
         try:
@@ -282,16 +283,6 @@ class FakeMyenergi(HttpFake):
         self._nonces.add(nonce)
         challenge = f'Digest realm="{REALM}", qop="auth", algorithm="MD5", nonce="{nonce}"'
         return web.Response(status=401, headers={"WWW-Authenticate": challenge})
-
-
-_DIGEST_FIELD = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]*))')
-
-
-def _parse_digest(header: str) -> dict[str, str] | None:
-    scheme, _, rest = header.partition(" ")
-    if scheme.lower() != "digest":
-        return None
-    return {m[1].lower(): m[2] if m[2] is not None else m[3] for m in _DIGEST_FIELD.finditer(rest)}
 
 
 def _md5(*parts: str) -> str:
