@@ -1,20 +1,14 @@
 """Keeping a battery from discharging while something else (an EV) draws power, for any
 battery whose bridge plugs in a `BatteryPort`.
 
-A hold is a lease: whoever asks for it must renew it, and when renewals stop (controller gone,
-broker down) `expire` gives the battery back its own settings. Those settings are saved to a
-file before the device is touched, so a bridge restart in the middle of a hold still restores
-them, and they are deleted only once a read-back shows the device has them again. A lease that
-runs out says so with a `lease_expired` notice.
+A hold is a lease: when renewals stop (controller gone, broker down) `expire` gives the
+battery back its own settings, with a `lease_expired` notice. They are saved to a file before
+the device is touched, so a restart mid-hold still restores them, and deleted only once a
+read-back shows them on the device. No write is trusted until read back: the port's routes
+are tried in order, a dropped hold is written again (`keep`), an owner's change while held goes
+into the record, a failed release is owed and retried each poll (restore.py for the rest).
 
-The device is never trusted to have applied a write: the port's routes are tried in order
-until a read-back shows one, and the route used is reported. A device that drops the hold (a
-reboot) gets it again on the next reading (`keep`). An owner's setting changed during a hold
-goes into the record and reaches the device at release. A release that fails is owed, and
-every poll tries it again; a restore the device refuses ends in fallbacks (restore.py).
-
-No method reads a clock: the caller passes `now` (aware, UTC), which keeps this testable and
-lets a replay drive it.
+No method reads a clock: the caller passes `now` (aware, UTC), so tests and replays drive it.
 """
 
 from __future__ import annotations
@@ -44,7 +38,7 @@ from wattbus.hold.port import (
     shows,
 )
 from wattbus.hold.readback import verify
-from wattbus.hold.record import HoldRecord, load_record, write_atomically
+from wattbus.hold.record import HoldRecord, load_record, remove_record, store_record
 from wattbus.hold.restore import Restore
 from wattbus.hold.unrecorded import prior, release_unrecorded
 from wattbus.models import BatteryState, EventKind, HoldRoute
@@ -284,22 +278,8 @@ class Holder(Generic[R, S]):
         return Release.NOTHING
 
     async def _store(self, record: HoldRecord[S], *, sync: bool = True) -> None:
-        """Disk first, then memory: this object never claims more than the file holds.
-
-        Without `sync` (the first record of a hold) it is written on the loop and not synced:
-        the hold's device write waits for it, and a sync (with its hop to a thread) costs about
-        a millisecond. Once written, the record survives a crash of this process; the synced
-        write that confirms the route follows one device round trip later. Only a power cut
-        of this host in between can lose it, and the device then looks held with no record,
-        which the fallback values cover."""
-        text = record.model_dump_json(indent=2)
-        try:
-            if sync:
-                await asyncio.to_thread(write_atomically, self._path, text)
-            else:
-                write_atomically(self._path, text, sync=False)
-        except OSError as err:
-            raise HoldFileError(f"cannot write {self._path}: {err}") from err
+        """Disk first, then memory: this object never claims more than the file holds."""
+        await store_record(self._path, record, sync=sync)
         self._record = record
 
     async def _owe_release(self) -> None:
@@ -314,10 +294,7 @@ class Holder(Generic[R, S]):
             self._record = owed
 
     async def _forget(self) -> None:
-        try:
-            await asyncio.to_thread(self._path.unlink, missing_ok=True)
-        except OSError as err:
-            raise HoldFileError(f"cannot remove {self._path}: {err}") from err
+        await remove_record(self._path)
         self._record = None
         self._restore.end()
 

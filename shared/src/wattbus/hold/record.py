@@ -9,6 +9,7 @@ model's `smart_mode` defaults to None, and is written back as version 2.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from contextlib import suppress
@@ -58,6 +59,33 @@ def load_record(path: Path, model: type[HoldRecord[S]]) -> HoldRecord[S] | None:
         with suppress(OSError):
             os.replace(path, aside)
         return None
+
+
+async def store_record(path: Path, record: HoldRecord[S], *, sync: bool = True) -> None:
+    """Replace the file with `record`, whole.
+
+    Without `sync` (the first record of a hold) it is written on the loop and not synced:
+    the hold's device write waits for it, and a sync (with its hop to a thread) costs about
+    a millisecond. Once written, the record survives a crash of this process; the synced
+    write that confirms the route follows one device round trip later. Only a power cut
+    of this host in between can lose it, and the device then looks held with no record,
+    which the fallback values cover."""
+    text = record.model_dump_json(indent=2)
+    try:
+        if sync:
+            await asyncio.to_thread(write_atomically, path, text)
+        else:
+            write_atomically(path, text, sync=False)
+    except OSError as err:
+        raise HoldFileError(f"cannot write {path}: {err}") from err
+
+
+async def remove_record(path: Path) -> None:
+    """The hold is over: only once a read-back showed the restore."""
+    try:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+    except OSError as err:
+        raise HoldFileError(f"cannot remove {path}: {err}") from err
 
 
 def write_atomically(path: Path, text: str, *, sync: bool = True) -> None:
