@@ -131,6 +131,10 @@ class FakeKraken(HttpFake):
         self.accounts[number] = account = FakeAccount(number, owner)
         return account
 
+    def revoke_tokens(self) -> None:
+        """Every token issued so far stops working (its refresh token still does)."""
+        self._tokens.clear()
+
     def count(self, operation: Operation | None = None) -> int:
         return sum(1 for c in self.calls if operation is None or c.operation == operation)
 
