@@ -59,4 +59,4 @@ def settings(fake: FakeKraken, state_dir: Path, **values: Any) -> KrakenSettings
         given["api_key"] = API_KEY
     else:
         given |= {"email": EMAIL, "password": PASSWORD}
-    return KrakenSettings.only(**given | values, url=fake.endpoint)
+    return KrakenSettings.only(**given | values | {"url": fake.endpoint})

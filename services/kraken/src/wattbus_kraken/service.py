@@ -135,6 +135,9 @@ class KrakenBridge:
 
     async def run(self) -> None:
         await self.bus.publish(self.bus.availability_topic, OFFLINE, retain=True)
+        # the first poll's events (its notices, a refused login said only once) are not
+        # retained: sent before the broker is reached, they would be lost
+        await self.bus.connected.wait()
         while True:
             self._wake.clear()  # before the step: a command during it steps again
             until = await self._step(self.clock.now())
