@@ -39,6 +39,18 @@ def max_per_hour(calls: list[datetime]) -> int:
     return max(sum(1 for c in calls if s <= c < s + HOUR) for s in calls)
 
 
+def test_the_hour_is_counted_from_any_moment() -> None:
+    """The first of a poll's requests shares an hour with every request of the hour before
+    it: ten polls of two requests fill it exactly."""
+    calls: list[datetime] = []
+    now, last = at(9, 2), None
+    for _ in range(40):
+        t = next_poll(now, last, calls, failures=0, need=2)
+        calls += [t, t + timedelta(seconds=0.5)]
+        now = last = t
+    assert max_per_hour(calls) == MAX_CALLS
+
+
 def simulate(
     hours: float, *, fail: frozenset[int] = frozenset(), refresh_every: int = 18, seed: int = 1
 ) -> tuple[list[datetime], list[timedelta]]:
@@ -84,9 +96,9 @@ def test_the_quiet_minutes_are_kept_with_room_for_a_polls_requests() -> None:
 def test_a_full_hour_waits_for_its_oldest_request_to_leave_it() -> None:
     calls = [at(10, 2) + i * timedelta(minutes=2) for i in range(MAX_CALLS)]  # 10:02 .. 10:40
     t = earliest(at(10, 41), calls, 1)
-    assert t == at(11, 2) - schedule.SPAN  # 10:02 leaves the hour once the poll is done
-    assert sum(1 for c in calls if c > t + schedule.SPAN - HOUR) + 1 <= MAX_CALLS
-    assert earliest(at(10, 41), calls, 2) == at(11, 4) - schedule.SPAN
+    assert t == at(11, 2)  # once 10:02 has left the hour
+    assert sum(1 for c in calls if c > t - HOUR) + 1 <= MAX_CALLS
+    assert earliest(at(10, 41), calls, 2) == at(11, 4)
 
 
 def test_backoff_doubles_to_thirty_minutes_and_is_jittered_below_the_cap() -> None:
@@ -112,4 +124,4 @@ def test_a_refresh_by_hand_runs_now_or_says_when() -> None:
     assert refresh_at(at(10, 12), at(10, 11, 30), [], 1) == at(10, 12, 30)  # one a minute
     assert refresh_at(at(10, 29, 10), None, [], 1) == at(10, 31)
     full = [at(9, 50)] * MAX_CALLS
-    assert refresh_at(at(10, 12), None, full, 1) == at(10, 50) - schedule.SPAN
+    assert refresh_at(at(10, 12), None, full, 1) == at(10, 50)

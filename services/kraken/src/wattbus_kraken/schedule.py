@@ -50,13 +50,14 @@ def after_quiet(t: datetime) -> datetime:
 
 
 def within_budget(t: datetime, calls: Sequence[datetime], need: int) -> datetime:
-    """The first instant from `t` at which `need` more requests, all made within `SPAN`, keep
-    every hour at `MAX_CALLS` or fewer."""
-    counted = sorted(c for c in calls if c > t + SPAN - HOUR)
+    """The first instant from `t` at which `need` more requests, made from then on, keep
+    every hour at `MAX_CALLS` or fewer: an hour that holds the first of them reaches back to
+    just after `t - HOUR`, so a request made then must have left it."""
+    counted = sorted(c for c in calls if c > t - HOUR)
     over = len(counted) + need - MAX_CALLS
     if over <= 0:
         return t
-    return max(t, counted[over - 1] + HOUR - SPAN)
+    return max(t, counted[over - 1] + HOUR)
 
 
 def earliest(t: datetime, calls: Sequence[datetime], need: int) -> datetime:

@@ -105,7 +105,10 @@ class KrakenBridge:
         self.device_state = self.store.meta("device_state")
         self.last_poll: datetime | None = None
         self.failures = 0
-        self.next_poll = self.clock.now()
+        now = self.clock.now()
+        self.next_poll = schedule.next_poll(
+            now, None, self.calls, failures=0, need=self.account.requests(now)
+        )
         self.available: bool | None = None
         self.reported: str | None = None  # the error code said for the failures going on
         self.pending: Pending | None = None
@@ -140,10 +143,12 @@ class KrakenBridge:
         await self.bus.connected.wait()
         while True:
             self._wake.clear()  # before the step: a command during it steps again
-            until = await self._step(self.clock.now())
+            until = await self.step(self.clock.now())
             await self.clock.wait(self._wake, until)
 
-    async def _step(self, now: datetime) -> datetime:
+    async def step(self, now: datetime) -> datetime:
+        """Everything due at `now` (a poll, a refresh asked for, windows that ended, the
+        state); returns when the next thing is due."""
         if self.pending is not None:
             await self._answer_refresh(now)
         elif now >= self.next_poll:
