@@ -28,6 +28,7 @@ DEVICE_ID_SETTING = {
     "zendure": "WATTBUS_ZENDURE_ID",
     "smartevse": "WATTBUS_SMARTEVSE_ID",
     "myenergi": "WATTBUS_MYENERGI_ID",
+    "kraken": "WATTBUS_KRAKEN_ID",
 }
 
 
@@ -117,5 +118,5 @@ def test_env_example_lists_every_profile_where_compose_profiles_is_set() -> None
     profiles = {p for svc in COMPOSE["services"].values() for p in svc.get("profiles", [])}
     found = re.search(r"((?:^#.*\n)+)COMPOSE_PROFILES=", ENV_EXAMPLE, re.M)
     assert found, "COMPOSE_PROFILES with its comment"
-    assert profiles == {"shelly", "zendure", "smartevse", "myenergi"}
+    assert profiles == {"shelly", "zendure", "smartevse", "myenergi", "kraken"}
     assert all(re.search(rf"\b{p}\b", found.group(1)) for p in profiles)

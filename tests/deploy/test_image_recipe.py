@@ -108,9 +108,8 @@ def test_the_image_holds_the_services_and_not_the_simulator(image_venv: Path) ->
         " u.find_spec('wattbus_simulator') is None, u.find_spec('pytest') is None)"
     )
     out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == (
-        "['controller', 'myenergi', 'shelly', 'smartevse', 'zendure'] True True"
-    )
+    services = "['controller', 'kraken', 'myenergi', 'shelly', 'smartevse', 'zendure']"
+    assert out.stdout.strip() == f"{services} True True"
 
 
 def test_a_service_without_its_device_address_exits_2_with_one_line(image_venv: Path) -> None:
@@ -127,6 +126,14 @@ def test_the_smartevse_bridge_without_its_prefix_exits_2_with_one_line(image_ven
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "WATTBUS_SMARTEVSE_PREFIX" in result.stderr
+
+
+def test_the_kraken_bridge_without_its_account_exits_2_with_one_line(image_venv: Path) -> None:
+    """Nothing is sent to a supplier from a half-configured tariff."""
+    result = wattbus(image_venv, "run", "kraken", env={"WATTBUS_KRAKEN_SUPPLIER": "octopus"})
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "WATTBUS_KRAKEN_ACCOUNT" in result.stderr
 
 
 def test_the_controller_from_the_image_comes_online(

@@ -14,12 +14,19 @@ from support.home import Home
 from support.mqtt import observer
 from wattbus.commands import CommandError, parse_command
 from wattbus.models import BatteryCommand, Command, ControllerCommand
+from wattbus_kraken.service import KrakenCommand
 from wattbus_myenergi.commands import ZappiCommand
 from wattbus_smartevse.commands import SmartEVSECommand
 
 SET = "wattbus/x/set"
 C = TypeVar("C", bound=Command)
-MODELS: list[type[Command]] = [BatteryCommand, ControllerCommand, SmartEVSECommand, ZappiCommand]
+MODELS: list[type[Command]] = [
+    BatteryCommand,
+    ControllerCommand,
+    SmartEVSECommand,
+    ZappiCommand,
+    KrakenCommand,
+]
 # per model: one good value per field, as JSON, for the payloads built below
 GOOD: dict[type[Command], dict[str, object]] = {
     BatteryCommand: {"min_soc": 20, "output_limit": 600.5, "hold": True, "lease": 120},
@@ -39,6 +46,7 @@ GOOD: dict[type[Command], dict[str, object]] = {
         "reset": True,
     },
     ZappiCommand: {"mode": "Eco+", "mode_name": "Eco", "boost": 5, "stop_boost": True},
+    KrakenCommand: {"refresh": True},
 }
 NUMBER_FIELDS = [
     (model, field)

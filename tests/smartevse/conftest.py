@@ -16,6 +16,7 @@ from typing import Any
 import aiomqtt
 import pytest
 from support.broker import Broker, password
+from support.clock import FakeClock
 from support.mqtt import WAIT, Msg, Observer, bus_settings, observer, running
 from wattbus.bus import Bus
 from wattbus.models import BatteryState, MeterState
@@ -35,34 +36,6 @@ AVAILABILITY = "wattbus/smartevse/availability"
 EVENTS = "wattbus/smartevse/event"
 SET = "wattbus/smartevse/set"
 END = f"{PREFIX}/EVTotalEnergyCharged"  # the last topic of each of the fake's publications
-
-
-class FakeClock:
-    """The bridge's clock: `now` moves only by `advance`, which also ends the waits it
-    reaches (and only those: a wait the bridge did not ask for never ends by itself)."""
-
-    def __init__(self) -> None:
-        self.current = T0
-        self._waiting: dict[asyncio.Event, datetime] = {}
-
-    def now(self) -> datetime:
-        return self.current
-
-    async def wait(self, wake: asyncio.Event, until: datetime | None) -> None:
-        if until is not None and self.current >= until:
-            return
-        if until is not None:
-            self._waiting[wake] = until
-        try:
-            await wake.wait()
-        finally:
-            self._waiting.pop(wake, None)
-
-    def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
-        for wake, until in self._waiting.items():
-            if self.current >= until:
-                wake.set()
 
 
 def client(broker: Broker, user: str) -> aiomqtt.Client:
@@ -165,7 +138,7 @@ async def make_rig(own_broker: Broker, tmp_path: Path) -> AsyncIterator[MakeRig]
             await obs.wait_for(END)
             meter = await stack.enter_async_context(client(own_broker, "grid-meter"))
             battery = await stack.enter_async_context(client(own_broker, "zendure"))
-            clock = FakeClock()
+            clock = FakeClock(T0)
             values: dict[str, Any] = {"prefix": PREFIX, "state_dir": tmp_path / "state"}
             bus = Bus(bus_settings(own_broker, BRIDGE_USER, heartbeat=heartbeat), BRIDGE_USER)
             bridge = SmartEVSEBridge(bus, SmartEVSESettings.only(**values | settings), clock)

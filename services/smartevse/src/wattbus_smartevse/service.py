@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from wattbus.bus import OFFLINE, ONLINE, Bus
+from wattbus.clock import Clock, SystemClock
 from wattbus.commands import CommandError, parse_command
 from wattbus.discovery import removed_components
 from wattbus.inputs import BusInputs
@@ -31,7 +32,6 @@ from wattbus.stopping import run_together
 
 from wattbus_smartevse import charger, feed, passthrough, store
 from wattbus_smartevse.charger import Unreadable, Value
-from wattbus_smartevse.clock import Clock, SystemClock
 from wattbus_smartevse.commands import (
     PassthroughSetting,
     SmartEVSECommand,

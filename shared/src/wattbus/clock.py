@@ -1,8 +1,9 @@
-"""The time the shell decides by, and its one timer.
+"""The time a service's shell decides by, and its one timer.
 
-The feed's rules are about seconds (a reading younger than 5 s, about one message a second, a
-repeat every 5 s, a read-back within 5 s). Tests drive them with a clock of their own that
-they move by hand; the shell must then also wait by that clock, not by the event loop's."""
+A shell whose rules are about time (the SmartEVSE feed's seconds, the tariff's windows and
+poll schedule) decides by `now()` and sleeps with `wait`. Tests drive it with a clock of their
+own that they move by hand; the shell must then also wait by that clock, not by the event
+loop's."""
 
 from __future__ import annotations
 
