@@ -116,3 +116,30 @@ def test_both_policies_wanting_the_same_battery_give_one_verdict_with_both_reaso
 def test_without_a_tariff_there_is_no_dispatch_policy() -> None:
     _, d = decide(settings(), inputs(600, True), NONE, T0)
     assert d.dispatch is None and set(d.policies) == {"ev_guard"}
+
+
+def test_dispatch_alone_holds_a_battery_the_guard_leaves_to_it() -> None:
+    s = settings(tariff="kraken")
+    s = CoreSettings(s.mode, s.batteries, s.guard, s.dispatch, guard_batteries=("zendure",))
+    _, d = decide(s, inputs(600, True, window(0, 60)), NONE, T0)
+    assert set(d.policies["ev_guard"].wants) == {"zendure"}
+    assert (d.verdicts["powerwall"].hold, d.verdicts["powerwall"].winner) == (True, "dispatch")
+
+
+def test_dispatch_takes_the_chargers_word_as_it_stands_not_after_the_guards_wait() -> None:
+    """The guard keeps a session `release` s after the charger stops; dispatch does not wait
+    for that (its hold ends at the next slot boundary), so the car counts as stopped."""
+    s = settings(tariff="kraken")
+    s = CoreSettings(
+        s.mode,
+        s.batteries,
+        GuardSettings(threshold=5000, release=120, charger="zappi"),
+        s.dispatch,
+    )
+    m, _ = decide(s, inputs(600, True, window(0, 60)), NONE, T0)
+    _, d = decide(s, inputs(600, False, window(0, 60)), m, T0)
+    assert d.guard.charging  # the guard waits
+    assert (
+        d.dispatch is not None
+        and "car not drawing (charger zappi not charging)" in d.dispatch.reason
+    )

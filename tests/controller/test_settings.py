@@ -69,3 +69,13 @@ def test_a_tariff_is_its_own_device(tariff: str) -> None:
     with pytest.raises(ValidationError) as raised:
         ControllerSettings.only(tariff=tariff)
     assert raised.value.errors()[0]["loc"] == ("tariff",)
+
+
+def test_the_guard_holds_every_battery_unless_told_which() -> None:
+    assert ControllerSettings.only(guard_batteries="").guard_batteries is None
+    assert ControllerSettings.only(guard_batteries="none").guard_batteries == []
+    s = ControllerSettings.only(batteries="zendure,powerwall", guard_batteries="zendure")
+    assert s.guard_batteries == ["zendure"]
+    with pytest.raises(ValidationError) as raised:
+        ControllerSettings.only(guard_batteries="powerwall")
+    assert raised.value.errors()[0]["loc"] == ("guard_batteries",)

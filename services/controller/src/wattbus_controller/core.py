@@ -20,6 +20,7 @@ class CoreSettings:
     batteries: tuple[str, ...]
     guard: ev_guard.GuardSettings
     dispatch: dispatch.DispatchSettings
+    guard_batteries: tuple[str, ...] | None = None  # the batteries the guard holds; None: all
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,33 @@ class Decision:
         return "; ".join(f"{b}: {v.reason}" for b, v in self.verdicts.items())
 
 
+def car_drawing(
+    s: ev_guard.GuardSettings,
+    inputs: ev_guard.GuardInputs,
+    guard: ev_guard.Decision,
+    memory: ev_guard.GuardMemory,
+) -> tuple[bool, str]:
+    """Whether the car draws power now, for dispatch: a usable charger's own word as it
+    stands (the guard's release wait is there to spare a battery two changes, and a dispatch
+    hold ends at a slot boundary anyway), else the guard's session by house power."""
+    if guard.signal == "charger" and inputs.charger is not None:
+        state = "charging" if inputs.charger.charging else "not charging"
+        return inputs.charger.charging, f"charger {s.charger} {state}"
+    return memory.charging, guard.reason
+
+
 def decide(
     s: CoreSettings, inputs: Inputs, memory: Memories, now: datetime
 ) -> tuple[Memories, Decision]:
     guard_memory, guard = ev_guard.step(s.guard, inputs.guard, memory.guard, now)
-    guard_intents = [Intent("ev_guard", b, guard.hold, guard.reason) for b in s.batteries]
+    guarded = s.batteries if s.guard_batteries is None else s.guard_batteries
+    guard_intents = [Intent("ev_guard", b, guard.hold, guard.reason) for b in guarded]
     intents = list(guard_intents)
     policies = {"ev_guard": view(guard.reason, guard_intents)}
     dispatch_memory, dispatched = memory.dispatch, None
     if s.dispatch.tariff is not None:
-        car = dispatch.DispatchInputs(
-            inputs.tariff, inputs.tariff_online, guard_memory.charging, guard.reason
-        )
+        drawing, why = car_drawing(s.guard, inputs.guard, guard, guard_memory)
+        car = dispatch.DispatchInputs(inputs.tariff, inputs.tariff_online, drawing, why)
         dispatch_memory, dispatched = dispatch.step(s.dispatch, car, memory.dispatch, now)
         wanted = s.dispatch.batteries if dispatched.hold else ()
         dispatch_intents = [Intent("dispatch", b, True, dispatched.reason) for b in wanted]

@@ -144,7 +144,8 @@ class Controller:
             release_lead=s.dispatch_release_lead,
             stale_after=s.tariff_stale_after,
         )
-        return CoreSettings(m.mode or s.mode, tuple(s.batteries), guard, dispatch)
+        guarded = None if s.guard_batteries is None else tuple(s.guard_batteries)
+        return CoreSettings(m.mode or s.mode, tuple(s.batteries), guard, dispatch, guarded)
 
     async def run(self) -> None:
         while True:

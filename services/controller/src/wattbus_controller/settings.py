@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 from wattbus.models import Confirm, ControllerMode, Lease, Release, Threshold
 from wattbus.settings import DeviceId, ServiceSettings, field_error
@@ -41,6 +41,9 @@ class ControllerSettings(ServiceSettings):
     batteries: Annotated[list[DeviceId], NoDecode] = Field(
         default_factory=lambda: ["zendure"], description="comma-separated, or a JSON list"
     )
+    guard_batteries: Annotated[list[DeviceId], NoDecode] | None = Field(
+        None, description="the batteries the EV guard holds; unset: all; `none`: none"
+    )
     charger: DeviceId | None = Field(
         None, description="the charger whose own state detects a session; none: the threshold"
     )
@@ -70,12 +73,19 @@ class ControllerSettings(ServiceSettings):
     dispatch_release_lead: float = Field(dispatch.RELEASE_LEAD, ge=0, le=900)
     tariff_stale_after: float = Field(dispatch.STALE_AFTER, ge=300, le=86_400)
 
-    @field_validator("batteries", "dispatch_batteries", mode="before")
+    @field_validator("batteries", "guard_batteries", "dispatch_batteries", mode="before")
     @classmethod
-    def _split(cls, v: object) -> object:
-        """`a,b` as compose files write it, or `["a","b"]` as JSON; the ids are checked after."""
+    def _split(cls, v: object, info: ValidationInfo) -> object:
+        """`a,b` as compose files write it, or `["a","b"]` as JSON; the ids are checked after.
+        For the subsets, an empty value is the default (all batteries), and only `none` is
+        none: a blank line in `.env` must not switch the guard off."""
         if not isinstance(v, str):
             return v
+        if info.field_name != "batteries":
+            if not v.strip():
+                return None
+            if v.strip().lower() == "none":
+                return []
         if v.lstrip().startswith("["):
             try:
                 return json.loads(v)
@@ -102,8 +112,9 @@ class ControllerSettings(ServiceSettings):
         if self.tariff is not None and self.tariff in {self.meter, self.charger, *self.batteries}:
             message = f"names {self.tariff}, which already has another role"
             raise field_error("ControllerSettings", "tariff", message)
-        stray = sorted(set(self.dispatch_batteries or ()) - set(self.batteries))
-        if stray:
-            message = f"names {stray[0]}, not one of WATTBUS_CONTROLLER_BATTERIES"
-            raise field_error("ControllerSettings", "dispatch_batteries", message)
+        for field in ("guard_batteries", "dispatch_batteries"):
+            stray = sorted(set(getattr(self, field) or ()) - set(self.batteries))
+            if stray:
+                message = f"names {stray[0]}, not one of WATTBUS_CONTROLLER_BATTERIES"
+                raise field_error("ControllerSettings", field, message)
         return self
