@@ -41,6 +41,14 @@ BAD = [
     ("controller", "WATTBUS_CONTROLLER_CONFIRM", "1e-9"),
     ("controller", "WATTBUS_CONTROLLER_RELEASE", "0.0001"),
     ("controller", "WATTBUS_CONTROLLER_THRESHOLD", "0"),
+    # dispatch invites
+    ("controller", "WATTBUS_CONTROLLER_SMTP_HOST", "smtp://mail.home.test"),
+    ("controller", "WATTBUS_CONTROLLER_SMTP_PORT", "0"),
+    ("controller", "WATTBUS_CONTROLLER_SMTP_SECURITY", "ssl"),
+    ("controller", "WATTBUS_CONTROLLER_INVITE_TO", "owner"),
+    ("controller", "WATTBUS_CONTROLLER_INVITE_FROM", "wattbus at home"),
+    ("controller", "WATTBUS_CONTROLLER_CHEAP_RATE", "cheap"),
+    ("controller", "WATTBUS_CONTROLLER_STANDARD_RATE", "-1"),
 ]
 
 

@@ -19,8 +19,8 @@ STEP = timedelta(seconds=5)
 POWER = 7400.0  # W the charger draws while the car charges
 
 
-def hm(h: int, m: int = 0) -> datetime:
-    return DAY + timedelta(hours=h, minutes=m)
+def hm(h: int, m: int = 0, s: int = 0) -> datetime:
+    return DAY + timedelta(hours=h, minutes=m, seconds=s)
 
 
 def smart(
@@ -221,3 +221,17 @@ def test_a_window_listed_again_after_its_cancel_is_sent_again_under_its_uid() ->
         ("update", 2, hm(18), hm(21)),
     ]
     assert actions[2].invite.status is Status.HELD
+
+
+def test_an_end_in_the_slots_last_minute_is_seen_though_the_hold_ends_at_once() -> None:
+    """The hold ends in the same evaluation that sees the change: no evaluation in between
+    shows the shorter hold."""
+
+    def windows(now: datetime) -> list[DispatchWindow]:
+        return [smart(hm(18), hm(21))] if now < hm(18, 29, 30) else []
+
+    withdrawn = Evening(windows, until(hm(23))).run(hm(17, 50), hm(21, 30))
+    assert spans(withdrawn) == [("send", 0, hm(18), hm(21)), ("cancel", 1, hm(18), hm(21))]
+    stopped = Evening(fixed(smart(hm(18), hm(21))), until(hm(18, 59, 30)))
+    actions = stopped.run(hm(17, 50), hm(21, 30))
+    assert spans(actions) == [("send", 0, hm(18), hm(21)), ("trim", 1, hm(18), hm(19))]

@@ -23,7 +23,7 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict
 from wattbus.models import DispatchKind, DispatchWindow, TariffState
 
-from wattbus_controller.dispatch import SMART_IN_PROGRESS, DispatchMemory
+from wattbus_controller.dispatch import SMART_IN_PROGRESS, DispatchMemory, slot_end
 
 KEEP = timedelta(days=2)  # an ended invite is remembered this long, so a hold that resumes in
 # its window updates it rather than sending a second invite with the same UID
@@ -85,7 +85,7 @@ def plan(
         current = uid_of(tariff_id, hold.start)
     for uid, invite in book.items():
         if invite.status is Status.HELD and uid != current:
-            new[uid], action = _close(invite, tariff)
+            new[uid], action = _close(invite, tariff, now)
             actions += action
     if current is not None:
         assert hold.start is not None and hold.until is not None
@@ -130,14 +130,20 @@ def _follow(
     return invite.model_copy(update={"held_to": until}), []
 
 
-def _close(invite: Invite, tariff: TariffState | None) -> tuple[Invite, list[Action]]:
-    if invite.held_to < invite.end and _withdrawn(invite, tariff):
+def _close(
+    invite: Invite, tariff: TariffState | None, now: datetime
+) -> tuple[Invite, list[Action]]:
+    """The hold ended by `now`, just before a slot boundary: at the end of this slot, unless
+    it was already to end sooner (a hold that ended while the controller was down). The end
+    may have come in this very evaluation, so `held_to` may not have seen it."""
+    ended = min(invite.held_to, slot_end(now))
+    if ended < invite.end and _withdrawn(invite, tariff):
         cancelled = invite.model_copy(
             update={"sequence": invite.sequence + 1, "status": Status.CANCELLED}
         )
         return cancelled, [Action("cancel", cancelled)]
-    if invite.held_to != invite.end:
-        return _changed(invite, invite.held_to, None, None, Status.ENDED, "trim")
+    if ended != invite.end:
+        return _changed(invite, ended, None, None, Status.ENDED, "trim")
     return invite.model_copy(update={"status": Status.ENDED}), []
 
 
