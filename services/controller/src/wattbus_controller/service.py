@@ -288,7 +288,7 @@ class Controller:
             ts=self.clock(),
             kind=EventKind.ERROR,
             code="invite_failed",
-            reason=f"{action.kind} of the invite for {i.start:%H:%M}-{i.end:%H:%M} UTC not sent: "
+            reason=f"invite ({action.kind}) for {i.start:%H:%M}-{i.end:%H:%M} UTC not sent: "
             f"{reason}",
             data={"action": action.kind, "uid": i.uid, "sequence": i.sequence,
                   "start": i.start.isoformat(), "end": i.end.isoformat()},
