@@ -44,6 +44,14 @@ BAD = [
     ("controller", "WATTBUS_CONTROLLER_CHEAP_HOURS", "midnight"),
     ("controller", "WATTBUS_CONTROLLER_TIMEZONE", "Mars/Olympus"),
     ("controller", "WATTBUS_CONTROLLER_DISPATCH_BATTERIES", "powerwall"),
+    # dispatch invites
+    ("controller", "WATTBUS_CONTROLLER_SMTP_HOST", "smtp://mail.home.test"),
+    ("controller", "WATTBUS_CONTROLLER_SMTP_PORT", "0"),
+    ("controller", "WATTBUS_CONTROLLER_SMTP_SECURITY", "ssl"),
+    ("controller", "WATTBUS_CONTROLLER_INVITE_TO", "owner"),
+    ("controller", "WATTBUS_CONTROLLER_INVITE_FROM", "wattbus at home"),
+    ("controller", "WATTBUS_CONTROLLER_CHEAP_RATE", "cheap"),
+    ("controller", "WATTBUS_CONTROLLER_STANDARD_RATE", "-1"),
 ]
 
 

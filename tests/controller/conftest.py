@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,14 +74,22 @@ def client(broker: Broker, user: str) -> aiomqtt.Client:
 
 @contextlib.asynccontextmanager
 async def controller_rig(
-    broker: Broker, state_dir: Path, *, heartbeat: float = 3600.0, **settings: Any
+    broker: Broker,
+    state_dir: Path,
+    *,
+    heartbeat: float = 3600.0,
+    invite_retries: Sequence[float] = (),
+    **settings: Any,
 ) -> AsyncIterator[Rig]:
     """A running controller (confirm and release 0 unless given); the heartbeat is off unless
-    a test asks for it, so every state published is a change."""
+    a test asks for it, so every state published is a change. An invite that fails is not
+    tried again unless a test asks for it."""
     clock = FakeClock()
     values: dict[str, Any] = {"confirm": 0, "release": 0, "tick": TICK, "state_dir": state_dir}
     bus = Bus(bus_settings(broker, "controller", heartbeat=heartbeat), CONTROLLER_ID)
-    controller = Controller(bus, ControllerSettings.only(**values | settings), clock)
+    controller = Controller(
+        bus, ControllerSettings.only(**values | settings), clock, invite_retries
+    )
     async with (
         observer(broker) as obs,
         client(broker, "grid-meter") as meter,

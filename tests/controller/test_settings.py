@@ -79,3 +79,41 @@ def test_the_guard_holds_every_battery_unless_told_which() -> None:
     with pytest.raises(ValidationError) as raised:
         ControllerSettings.only(guard_batteries="powerwall")
     assert raised.value.errors()[0]["loc"] == ("guard_batteries",)
+
+
+MAIL = {"tariff": "kraken", "smtp_host": "127.0.0.1", "invite_from": "wattbus@home.test",
+        "invite_to": "owner@home.test"}  # fmt: skip
+
+
+def test_invites_are_off_without_an_smtp_host_or_a_tariff() -> None:
+    assert not ControllerSettings.only().invites
+    assert not ControllerSettings.only(tariff="kraken").invites
+    assert not ControllerSettings.only(**MAIL | {"tariff": None}).invites
+    on = ControllerSettings.only(**MAIL)
+    assert on.invites and on.smtp_security == "starttls" and on.smtp_port is None
+
+
+@pytest.mark.parametrize("to", ['["a@home.test", "b@home.test"]', "a@home.test, b@home.test"])
+def test_recipients_are_a_comma_list_or_a_json_list(to: str) -> None:
+    s = ControllerSettings.only(**MAIL | {"invite_to": to})
+    assert s.invite_to == ["a@home.test", "b@home.test"]
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"invite_from": None}, "invite_from"),
+        ({"invite_to": ""}, "invite_to"),
+        ({"invite_to": "owner"}, "invite_to"),
+        ({"invite_to": "Owner <owner@home.test>"}, "invite_to"),
+        ({"smtp_username": "wattbus"}, "smtp_password"),
+        ({"smtp_password": "secret"}, "smtp_username"),
+        ({"smtp_security": "ssl"}, "smtp_security"),
+        ({"cheap_rate": -0.1}, "cheap_rate"),
+        ({"smtp_host": "smtp://mail.home.test"}, "smtp_host"),
+    ],
+)
+def test_incomplete_or_bad_mail_settings_are_refused(values: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        ControllerSettings.only(**MAIL | values)
+    assert raised.value.errors()[0]["loc"][0] == field

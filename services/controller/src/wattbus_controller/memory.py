@@ -9,11 +9,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from wattbus.models import ControllerCommand, ControllerMode
 
 from wattbus_controller.dispatch import DispatchMemory
 from wattbus_controller.ev_guard import GuardMemory
+from wattbus_controller.invites import Invite
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class Memory(BaseModel):
 
     guard: GuardMemory = GuardMemory()
     dispatch: DispatchMemory = DispatchMemory()
+    invites: dict[str, Invite] = Field(default_factory=dict)  # by UID: a restart resends none
     asserted: frozenset[str] = frozenset()  # batteries the controller holds (and must release)
     releasing: frozenset[str] = frozenset()  # released, but not yet reported free: send again
     mode: ControllerMode | None = None  # run-time changes outlive a restart

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from wattbus.bus import Bus
@@ -33,13 +33,21 @@ from wattbus.settings import BusSettings
 from wattbus.stopping import run_together
 from wattbus.topics import CONTROLLER_ID
 
+from wattbus_controller import invites
 from wattbus_controller import memory as store
 from wattbus_controller.arbiter import Verdict
-from wattbus_controller.core import CoreSettings, Inputs, Memories, decide
-from wattbus_controller.dispatch import DispatchSettings, Sign
+from wattbus_controller.core import CoreSettings, Decision, Inputs, Memories, decide
+from wattbus_controller.dispatch import (
+    DispatchInputs,
+    DispatchMemory,
+    DispatchSettings,
+    Sign,
+    usable_tariff,
+)
 from wattbus_controller.ev_guard import GuardInputs, GuardSettings, Signal
 from wattbus_controller.holds import Sent, plan
 from wattbus_controller.intents import PolicyView
+from wattbus_controller.invite_sender import RETRY_DELAYS, InviteSender
 from wattbus_controller.notices import notices
 from wattbus_controller.overrides import RUN_TIME, Override, check_notes, describe, overrides
 from wattbus_controller.settings import ControllerSettings
@@ -86,7 +94,11 @@ ENTITIES = (
 
 class Controller:
     def __init__(
-        self, bus: Bus, settings: ControllerSettings, clock: Callable[[], datetime] = utcnow
+        self,
+        bus: Bus,
+        settings: ControllerSettings,
+        clock: Callable[[], datetime] = utcnow,
+        invite_retries: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         self.bus = bus
         self.settings = settings
@@ -108,6 +120,9 @@ class Controller:
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self.inputs = BusInputs(log, self._report_bad_input)
+        self.invites: InviteSender | None = None
+        if settings.invites:
+            self.invites = InviteSender(settings, self._invite_failed, clock, invite_retries)
 
         t = bus.topics
         bus.route(t.state(settings.meter), self._on_meter)
@@ -148,6 +163,10 @@ class Controller:
         return CoreSettings(m.mode or s.mode, tuple(s.batteries), guard, dispatch, guarded)
 
     async def run(self) -> None:
+        senders = [] if self.invites is None else [self.invites.run()]
+        await run_together(self._tick(), *senders)
+
+    async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.settings.tick)
             await self.evaluate()
@@ -205,10 +224,18 @@ class Controller:
             memories = Memories(self.memory.guard, self.memory.dispatch)
             after, decision = decide(cs, inputs, memories, now)
             asserted, releasing = await self._carry_out(decision.verdicts, now)
+            book, invite_actions = self._plan_invites(cs.dispatch, after.dispatch, decision, now)
             before = self.memory
             self._remember(
-                guard=after.guard, dispatch=after.dispatch, asserted=asserted, releasing=releasing
+                guard=after.guard,
+                dispatch=after.dispatch,
+                asserted=asserted,
+                releasing=releasing,
+                invites=book,
             )
+            if self.invites is not None:
+                for action in invite_actions:
+                    self.invites.submit(action)
             for notice in notices(before, self.memory, decision, cs.guard, now):
                 log.info("%s: %s", notice.code, notice.reason)
                 await self.bus.publish(self.bus.topics.event(CONTROLLER_ID), notice, qos=1)
@@ -240,6 +267,34 @@ class Controller:
             if heartbeat_due or not state.same_values(last):
                 await self.bus.publish(self.bus.topics.state(CONTROLLER_ID), state, retain=True)
                 self.published = state
+
+    def _plan_invites(
+        self, s: DispatchSettings, hold: DispatchMemory, decision: Decision, now: datetime
+    ) -> tuple[invites.Book, list[invites.Action]]:
+        """The invites' book after this evaluation, and what to send; nothing with invites off.
+        A tariff that cannot be trusted now is passed as unknown, so its silence never
+        cancels an invite."""
+        if self.invites is None or s.tariff is None:
+            return self.memory.invites, []
+        car = decision.guard
+        inputs = DispatchInputs(self.tariff, self.tariff_online, car.charging, car.reason)
+        tariff, _ = usable_tariff(s, inputs, now)
+        charger = self.charger
+        power = charger.power if charger is not None and charger.charging else None
+        return invites.plan(s.tariff, hold, tariff, power, self.memory.invites, now)
+
+    async def _invite_failed(self, action: invites.Action, reason: str) -> None:
+        i = action.invite
+        event = Event(
+            ts=self.clock(),
+            kind=EventKind.ERROR,
+            code="invite_failed",
+            reason=f"invite ({action.kind}) for {i.start:%H:%M}-{i.end:%H:%M} UTC not sent: "
+            f"{reason}",
+            data={"action": action.kind, "uid": i.uid, "sequence": i.sequence,
+                  "start": i.start.isoformat(), "end": i.end.isoformat()},
+        )  # fmt: skip
+        await self.bus.publish(self.bus.topics.event(CONTROLLER_ID), event, qos=1)
 
     async def _carry_out(
         self, verdicts: dict[str, Verdict], now: datetime

@@ -1,5 +1,6 @@
 """Controller settings (env prefix `WATTBUS_CONTROLLER_`). The EV detection values take the
-same ranges as on `wattbus/controller/set`."""
+same ranges as on `wattbus/controller/set`. Dispatch invites are on when an SMTP host is named;
+the rest of their settings are checked only then, so a home without mail names none of them."""
 
 from __future__ import annotations
 
@@ -7,13 +8,21 @@ import json
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import NoDecode, SettingsConfigDict
 from wattbus.models import Confirm, ControllerMode, Lease, Release, Threshold
-from wattbus.settings import DeviceId, ServiceSettings, field_error
+from wattbus.settings import DeviceId, Host, Port, ServiceSettings, field_error
 
 from wattbus_controller import dispatch, ev_guard
 
@@ -32,6 +41,21 @@ def _hours(v: object) -> object:
 
 
 CheapHours = Annotated[tuple[time, time], NoDecode, BeforeValidator(_hours)]
+
+# one address, as a mail header carries it: no display name, no spaces, one @ with a dot after
+ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
+
+
+def _address(v: str) -> str:
+    if not ADDRESS.fullmatch(v):
+        raise ValueError(f"{v!r} is not a mail address (name@example.org)")
+    return v
+
+
+Address = Annotated[str, AfterValidator(_address)]
+Security = Literal["starttls", "tls", "none"]
+SMTP_PORTS: dict[Security, int] = {"starttls": 587, "tls": 465, "none": 25}  # each one's own
+Rate = Annotated[float, Field(ge=0, le=100)]  # per kWh: 100 a kWh is a typo, not a tariff
 
 
 class ControllerSettings(ServiceSettings):
@@ -72,8 +96,28 @@ class ControllerSettings(ServiceSettings):
     # s before a slot boundary a dispatch hold ends; more than 15 minutes would end it mid-slot
     dispatch_release_lead: float = Field(dispatch.RELEASE_LEAD, ge=0, le=900)
     tariff_stale_after: float = Field(dispatch.STALE_AFTER, ge=300, le=86_400)
+    # calendar invites for dispatch windows: on when an SMTP host is named
+    smtp_host: Host | None = Field(None, description="the mail server invites go through")
+    smtp_port: Port | None = Field(None, description="none: the security's own (587, 465, 25)")
+    smtp_security: Security = "starttls"
+    smtp_username: str | None = Field(None, description="log in as; none: no login")
+    smtp_password: SecretStr | None = None
+    invite_from: Address | None = Field(None, description="the organizer of the invites")
+    invite_to: Annotated[list[Address], NoDecode] = Field(
+        default_factory=list, description="comma-separated, or a JSON list"
+    )
+    cheap_rate: Rate | None = Field(None, description="per kWh in a smart window")
+    standard_rate: Rate | None = Field(None, description="per kWh otherwise")
+    currency: str = Field("£", min_length=1, max_length=3)
 
-    @field_validator("batteries", "guard_batteries", "dispatch_batteries", mode="before")
+    @property
+    def invites(self) -> bool:
+        """Invites are for dispatch windows: they need a tariff as well as a mail server."""
+        return self.smtp_host is not None and self.tariff is not None
+
+    @field_validator(
+        "batteries", "guard_batteries", "dispatch_batteries", "invite_to", mode="before"
+    )
     @classmethod
     def _split(cls, v: object, info: ValidationInfo) -> object:
         """`a,b` as compose files write it, or `["a","b"]` as JSON; the ids are checked after.
@@ -81,7 +125,7 @@ class ControllerSettings(ServiceSettings):
         none: a blank line in `.env` must not switch the guard off."""
         if not isinstance(v, str):
             return v
-        if info.field_name != "batteries":
+        if info.field_name in ("guard_batteries", "dispatch_batteries"):
             if not v.strip():
                 return None
             if v.strip().lower() == "none":
@@ -117,4 +161,20 @@ class ControllerSettings(ServiceSettings):
             if stray:
                 message = f"names {stray[0]}, not one of WATTBUS_CONTROLLER_BATTERIES"
                 raise field_error("ControllerSettings", field, message)
+        return self._invites_complete()
+
+    def _invites_complete(self) -> Self:
+        if self.smtp_host is None:
+            return self
+        if self.invite_from is None:
+            raise field_error("ControllerSettings", "invite_from", "is needed with an SMTP host")
+        if not self.invite_to:
+            message = "should name at least one address with an SMTP host"
+            raise field_error("ControllerSettings", "invite_to", message)
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            given, missing = ("username", "password")
+            if self.smtp_username is None:
+                given, missing = missing, given
+            message = f"is needed with WATTBUS_CONTROLLER_SMTP_{given.upper()}"
+            raise field_error("ControllerSettings", f"smtp_{missing}", message)
         return self
