@@ -16,6 +16,7 @@ ACL = REPO / "mosquitto" / "acl"
 USERS = (
     "grid-meter", "zendure", "controller", "homeassistant", "nodered", "cli", "owner",
     "shelly-grid-meter", "smartevse", "smartevse-garage",
+    "powerwall",
 )  # fmt: skip
 START_TIMEOUT = 10.0  # s for mosquitto to accept connections
 
