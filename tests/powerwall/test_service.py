@@ -17,10 +17,12 @@ from support.powerwall import PASSWORD, local_gateway
 from wattbus.bridge import Bridge
 from wattbus.bus import Bus
 from wattbus.commands import CommandError
+from wattbus.discovery import DeviceInfo, device_config
 from wattbus.models import BatteryState
+from wattbus.topics import Topics
 from wattbus_powerwall.client import Gateway
 from wattbus_powerwall.commands import PowerwallCommand
-from wattbus_powerwall.service import PowerwallDevice, make_bridge
+from wattbus_powerwall.service import PowerwallDevice, entities, make_bridge
 from wattbus_powerwall.settings import PowerwallSettings
 from wattbus_simulator.fake_powerwall import FakePowerwall, PowerwallState
 
@@ -172,3 +174,16 @@ def test_the_service_without_its_gateways_host_exits_2_with_one_line(tmp_path: P
     assert result.stderr.strip().splitlines() == [
         "wattbus: powerwall: WATTBUS_POWERWALL_HOST is required"
     ]
+
+
+def test_home_assistant_offers_the_routes_own_reserve_range_and_the_modes() -> None:
+    local = {e.key: e for e in entities(100.0)}
+    remote = {e.key: e for e in entities(80.0)}
+    assert (local["reserve"].maximum, remote["reserve"].maximum) == (100.0, 80.0)
+    config = device_config(Topics(), DeviceInfo("powerwall", "My Home", "Tesla", "Powerwall"),
+                           entities(80.0))  # fmt: skip
+    operation = config["cmps"]["operation"]
+    assert operation["options"] == ["self_consumption", "backup", "autonomous"]
+    assert operation["command_topic"] == "wattbus/powerwall/set/operation"
+    assert config["cmps"]["reserve"]["max"] == 80.0
+    assert "command_topic" not in config["cmps"]["held"]

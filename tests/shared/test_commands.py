@@ -14,11 +14,14 @@ from support.home import Home
 from support.mqtt import observer
 from wattbus.commands import CommandError, parse_command
 from wattbus.models import BatteryCommand, Command, ControllerCommand
+from wattbus_powerwall.commands import PowerwallCommand
 from wattbus_smartevse.commands import SmartEVSECommand
 
 SET = "wattbus/x/set"
 C = TypeVar("C", bound=Command)
-MODELS: list[type[Command]] = [BatteryCommand, ControllerCommand, SmartEVSECommand]
+MODELS: list[type[Command]] = [
+    BatteryCommand, ControllerCommand, SmartEVSECommand, PowerwallCommand,
+]  # fmt: skip
 # per model: one good value per field, as JSON, for the payloads built below
 GOOD: dict[type[Command], dict[str, object]] = {
     BatteryCommand: {"min_soc": 20, "output_limit": 600.5, "hold": True, "lease": 120},
@@ -37,6 +40,7 @@ GOOD: dict[type[Command], dict[str, object]] = {
         "reserve": 4.5,
         "reset": True,
     },
+    PowerwallCommand: {"reserve": 30, "operation": "backup", "hold": True, "lease": 120},
 }
 NUMBER_FIELDS = [
     (model, field)
