@@ -39,10 +39,10 @@ def test_a_battery_pypowerwall_says_discharges_is_negative_on_the_bus() -> None:
     assert str(battery_power(0.0)) == "0.0"  # not -0.0
 
 
-def reading(battery: float, site: float, soe: float = 62.0) -> Reading:
+def reading(battery: float, site: float, soe: float = 62.0, raw_reserve: float = 100.0) -> Reading:
     meters = {"site": site, "battery": battery, "load": 2000.0, "solar": 300.0}
     aggregates = Aggregates.model_validate({k: {"instant_power": v} for k, v in meters.items()})
-    operation = OperationAnswer(real_mode="backup", backup_reserve_percent=100.0)
+    operation = OperationAnswer(real_mode="backup", backup_reserve_percent=raw_reserve)
     return Reading(aggregates, Soe(percentage=soe), Settings.of(operation))
 
 
@@ -56,7 +56,20 @@ def test_a_reading_is_a_battery_state_in_wattbus_units_and_signs() -> None:
 
 def test_a_reserve_on_the_raw_scale_reads_as_the_app_shows_it() -> None:
     answer = OperationAnswer(real_mode="self_consumption", backup_reserve_percent=24.0)
-    assert Settings.of(answer) == Settings("self_consumption", 20.0)
+    assert Settings.of(answer).reserve == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize("raw", [5.0, 14.5, 24.0, 30.0, 33.3, 71.25, 100.0])
+def test_a_raw_reserve_read_and_written_back_is_exactly_what_it_was(raw: float) -> None:
+    """What a restore relies on: the owner's own value, not one a rounding away from it."""
+    answer = OperationAnswer(real_mode="self_consumption", backup_reserve_percent=raw)
+    assert raw_percent(Settings.of(answer).reserve) == raw
+
+
+def test_the_state_and_the_answers_show_the_reserve_to_a_tenth() -> None:
+    settings = Settings.of(OperationAnswer(real_mode="backup", backup_reserve_percent=30.0))
+    assert settings.describe() == "operation backup, reserve 26.3 %"
+    assert reading(battery=0.0, site=0.0, raw_reserve=30.0).battery_state(NOW).reserve == 26.3
 
 
 def test_an_answer_without_the_battery_meter_is_an_error_not_a_zero() -> None:

@@ -68,11 +68,11 @@ class Settings:
 
     @classmethod
     def of(cls, answer: OperationAnswer) -> Settings:
-        # to the app's tenth: raw 24 % is 20.000000000000004 % by the formula, and 20 % to a person
-        return cls(answer.real_mode, round(app_percent(answer.backup_reserve_percent), 1))
+        # unrounded, so that the owner's raw reserve comes back exactly when it is restored
+        return cls(answer.real_mode, app_percent(answer.backup_reserve_percent))
 
     def describe(self) -> str:
-        return f"operation {self.operation}, reserve {self.reserve:g} %"
+        return f"operation {self.operation}, reserve {round(self.reserve, 1):g} %"
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,6 @@ class Reading:
             pv_power=a.solar.instant_power,
             site_power=a.site.instant_power,
             load_power=a.load.instant_power,
-            reserve=self.settings.reserve,
+            reserve=round(self.settings.reserve, 1),
             operation=self.settings.operation,
         )

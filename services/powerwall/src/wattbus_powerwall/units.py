@@ -19,9 +19,13 @@ def app_percent(raw: float) -> float:
     return min(max((raw - BUFFER) / SPAN, 0.0), 100.0)
 
 
+RAW_DIGITS = 6  # decimals a raw percent is written with: a round trip drops its float error
+
+
 def raw_percent(app: float) -> float:
-    """An app percentage as the gateway's raw scale, for a local `/api/operation` write."""
-    return app * SPAN + BUFFER
+    """An app percentage as the gateway's raw scale, for a local `/api/operation` write. A raw
+    value read and converted comes back exactly (raw 30 % is app 26.3157... % is raw 30 %)."""
+    return round(app * SPAN + BUFFER, RAW_DIGITS)
 
 
 def battery_power(discharging: float) -> float:
