@@ -24,7 +24,7 @@ from wattbus_powerwall.client import Gateway
 from wattbus_powerwall.commands import PowerwallCommand
 from wattbus_powerwall.service import PowerwallDevice, entities, make_bridge
 from wattbus_powerwall.settings import PowerwallSettings
-from wattbus_simulator.fake_powerwall import FakePowerwall, PowerwallState
+from wattbus_simulator.fake_powerwall import FakePowerwall, PowerwallState, start_fake_powerwall
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 
@@ -187,3 +187,24 @@ def test_home_assistant_offers_the_routes_own_reserve_range_and_the_modes() -> N
     assert operation["command_topic"] == "wattbus/powerwall/set/operation"
     assert config["cmps"]["reserve"]["max"] == 80.0
     assert "command_topic" not in config["cmps"]["held"]
+
+
+async def test_a_gateway_gone_and_back_is_offline_then_online_with_a_new_login(
+    broker: Broker, fake: FakePowerwall, state: PowerwallState, tmp_path: Path
+) -> None:
+    async with powerwall_bridge(broker, fake, tmp_path) as (bridge, obs, clock):
+        assert await bridge.poll()
+        port = fake.port
+        await fake.close()
+        clock.at(5)
+        assert not await bridge.poll()
+        await obs.wait_for(AVAILABILITY, lambda m: m.text == "offline")
+        back = await start_fake_powerwall(state, port=port)  # its logins are new ones
+        try:
+            clock.at(10)
+            mark = obs.mark()
+            assert await bridge.poll()
+            await obs.wait_for(AVAILABILITY, lambda m: m.text == "online", after=mark)
+        finally:
+            await back.close()
+    assert state.logins == 2
