@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo          the simulated household, live in the terminal (make demo SPEED=20)"
 	@echo "make test          lint, type check and the whole test suite (real Mosquitto)"
-	@echo "make bench         latency, detection time, memory, reconnect and SmartEVSE feed figures"
+	@echo "make bench         latency, detection time, memory, reconnect, SmartEVSE feed, myenergi figures"
 	@echo "make broker-users  create the Mosquitto users and passwords for docker compose"
 	@echo "make image-check   build the image and run compose against the simulated devices"
 
@@ -42,6 +42,7 @@ bench: .venv/.synced
 	$(UV) run python bench/memory.py
 	$(UV) run python bench/reconnect.py
 	$(UV) run python bench/smartevse.py --readings 200 --rounds 3
+	$(UV) run python bench/myenergi.py --commands 100
 
 broker-users:
 	scripts/broker-users

@@ -52,13 +52,13 @@ from rich.console import Console
 from rich.table import Table
 from timing import TARGET_RATIO, Msg, Tape, ms, observer, percentile, stats_row, verdict
 from wattbus.bus import encode
+from wattbus.hold.record import write_atomically
 from wattbus.models import MeterState, utcnow
 from wattbus.topics import Topics
 from wattbus_simulator.broker import local_broker
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
 from wattbus_simulator.processes import ServiceProcess, bus_env
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.record import write_atomically
 
 HIGH = 11_500.0  # W: an EV at 11 kW on top of the base load, far above the 5000 W threshold
 LOW = 500.0  # W: the base load alone
@@ -76,7 +76,7 @@ QUIET_HOP_SAMPLES = 300  # with --gap after each: what waking idle processes cos
 HTTP_SAMPLES = 1000
 FSYNC_SAMPLES = 200
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-SET_PAYLOAD = b'{"hold":true,"id":"ev-guard-1000","lease":90.0}'  # what the controller sends
+SET_PAYLOAD = b'{"hold":true,"id":"controller-1000","lease":90.0}'  # what the controller sends
 
 console = Console(width=None if sys.stdout.isatty() else 130)
 

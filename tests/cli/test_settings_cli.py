@@ -41,6 +41,9 @@ BAD = [
     ("controller", "WATTBUS_CONTROLLER_CONFIRM", "1e-9"),
     ("controller", "WATTBUS_CONTROLLER_RELEASE", "0.0001"),
     ("controller", "WATTBUS_CONTROLLER_THRESHOLD", "0"),
+    ("controller", "WATTBUS_CONTROLLER_CHEAP_HOURS", "midnight"),
+    ("controller", "WATTBUS_CONTROLLER_TIMEZONE", "Mars/Olympus"),
+    ("controller", "WATTBUS_CONTROLLER_DISPATCH_BATTERIES", "powerwall"),
 ]
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from wattbus.models import BatteryState, ControllerMode, MeterState
+from wattbus.models import BatteryState, MeterState
 from wattbus_controller.ev_guard import GuardInputs, GuardMemory, GuardSettings, house_power, step
 
 T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -29,7 +28,7 @@ def battery(t: float, home: float = 0.0, grid_in: float = 0.0, hold: bool = Fals
 
 def run(
     powers: Sequence[float], s: GuardSettings = S, memory: GuardMemory | None = None
-) -> list[tuple[GuardMemory, bool | None]]:
+) -> list[tuple[GuardMemory, bool]]:
     """Feed one meter reading a second; return memory and hold after each."""
     m = memory or GuardMemory()
     out = []
@@ -100,23 +99,6 @@ def test_stale_meter_stops_asserting() -> None:
 def test_stale_battery_is_left_out_of_house_power() -> None:
     inputs = GuardInputs(meter(1000, 100), {"zendure": battery(0, home=2000)})
     assert house_power(inputs, at(100), 30) == 1000
-
-
-@pytest.mark.parametrize(
-    ("mode", "expected"),
-    [(ControllerMode.PAUSE, True), (ControllerMode.RESUME, False), (ControllerMode.OFF, None)],
-)
-def test_manual_modes_override_detection(mode: ControllerMode, expected: bool | None) -> None:
-    s = GuardSettings(mode=mode, threshold=5000, confirm=0)
-    for p in (300, 9000):
-        _, d = step(s, GuardInputs(meter(p, 0), {}), GuardMemory(), at(0))
-        assert d.hold is expected
-
-
-def test_detection_goes_on_in_manual_modes() -> None:
-    s = GuardSettings(mode=ControllerMode.RESUME, threshold=5000, confirm=0)
-    m, d = step(s, GuardInputs(meter(9000, 0), {}), GuardMemory(), at(0))
-    assert m.charging and d.hold is False
 
 
 def test_restart_mid_session_resumes_from_memory() -> None:

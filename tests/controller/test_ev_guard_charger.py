@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from wattbus.models import ChargerState, ControllerMode, MeterState
+from wattbus.models import ChargerState, MeterState
 from wattbus_controller.ev_guard import Decision, GuardInputs, GuardMemory, GuardSettings, step
 
 T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -141,10 +141,3 @@ def test_without_a_charger_its_state_is_not_read() -> None:
     _, d = step(s, inputs(0, True), GuardMemory(), at(0))
     assert d.hold is False
     assert (d.signal, d.reason) == ("threshold", "idle: house 600 W")
-
-
-@pytest.mark.parametrize("mode", [ControllerMode.PAUSE, ControllerMode.RESUME, ControllerMode.OFF])
-def test_manual_modes_still_say_which_signal_detects(mode: ControllerMode) -> None:
-    s = GuardSettings(mode=mode, charger="smartevse")
-    m, d = step(s, inputs(0, True), GuardMemory(), at(0))
-    assert m.charging and d.signal == "charger"

@@ -1,4 +1,4 @@
-"""The guard's decisions as notices: pure from the memory change, and on the real bus."""
+"""The controller's decisions as notices: pure from the memory change, and on the real bus."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from pathlib import Path
 
 from support.broker import Broker
 from support.mqtt import Msg
+from wattbus.models import ControllerMode
+from wattbus_controller import core
+from wattbus_controller.arbiter import arbitrate
 from wattbus_controller.ev_guard import Decision, GuardMemory, GuardSettings
+from wattbus_controller.intents import Intent
 from wattbus_controller.memory import Memory
 from wattbus_controller.notices import notices
 
@@ -19,14 +23,22 @@ CHARGING = Memory(guard=GuardMemory(charging=True), asserted=frozenset({"zendure
 RELEASING = Memory(releasing=frozenset({"zendure"}))
 
 
-def codes(before: Memory, after: Memory, hold: bool | None = True) -> list[str | None]:
+def decided(guard: Decision) -> core.Decision:
+    """What the core makes of the guard's decision alone, in `auto`."""
+    verdicts = arbitrate(
+        ControllerMode.AUTO, ["zendure"], [Intent("ev_guard", "zendure", guard.hold, guard.reason)]
+    )
+    return core.Decision(guard, None, verdicts, {})
+
+
+def codes(before: Memory, after: Memory, hold: bool = True) -> list[str | None]:
     decision = Decision(hold, after.guard.charging, 9000.0, "why", "threshold")
-    return [n.code for n in notices(before, after, decision, S, T0)]
+    return [n.code for n in notices(before, after, decided(decision), S, T0)]
 
 
 def test_a_session_that_starts_and_holds_makes_two_notices() -> None:
     decision = Decision(True, True, 9000.0, "house 9000 W above 5000 W for 3 s", "threshold")
-    detected, held = notices(IDLE, CHARGING, decision, S, T0)
+    detected, held = notices(IDLE, CHARGING, decided(decision), S, T0)
     assert (detected.kind, detected.code) == ("notice", "ev_detected")
     assert detected.data == {"house_power": 9000.0, "threshold": 5000, "signal": "threshold"}
     assert held.code == "battery_held"
@@ -44,9 +56,9 @@ def test_renewals_and_resends_make_no_notice() -> None:
 
 def test_releasing_a_hold_someone_else_placed_says_so() -> None:
     decision = Decision(False, False, 600.0, "idle: house 600 W", "threshold")
-    (released,) = notices(IDLE, RELEASING, decision, S, T0)
+    (released,) = notices(IDLE, RELEASING, decided(decision), S, T0)
     assert released.data is not None
-    assert released.data["why"] == "a hold the guard did not place; idle: house 600 W"
+    assert released.data["why"] == "a hold the controller did not place; idle: house 600 W"
 
 
 def is_notice(code: str) -> Callable[[Msg], bool]:

@@ -27,6 +27,7 @@ DEVICE_ID_SETTING = {
     "shelly": "WATTBUS_SHELLY_ID",
     "zendure": "WATTBUS_ZENDURE_ID",
     "smartevse": "WATTBUS_SMARTEVSE_ID",
+    "myenergi": "WATTBUS_MYENERGI_ID",
     "powerwall": "WATTBUS_POWERWALL_ID",
 }
 
@@ -65,8 +66,12 @@ def test_each_service_logs_in_as_the_acl_expects(name: str) -> None:
     assert user in users_example(), "make broker-users creates the users in users.example"
     # its password comes from its own secret, which make broker-users writes
     assert env["WATTBUS_MQTT_PASSWORD_FILE"] == f"/run/secrets/{user}"
-    assert svc["secrets"] == [user]
+    own, *device = svc["secrets"]
+    assert own == user
     assert COMPOSE["secrets"][user]["file"] == f"./secrets/{user}.password"
+    # any other secret is the device's, read through a setting's *_FILE (the myenergi API key)
+    for secret in device:
+        assert f"/run/secrets/{secret}" in [v for k, v in env.items() if k.endswith("_FILE")]
 
 
 @pytest.mark.parametrize("name", sorted(WATTBUS))
@@ -113,5 +118,5 @@ def test_env_example_lists_every_profile_where_compose_profiles_is_set() -> None
     profiles = {p for svc in COMPOSE["services"].values() for p in svc.get("profiles", [])}
     found = re.search(r"((?:^#.*\n)+)COMPOSE_PROFILES=", ENV_EXAMPLE, re.M)
     assert found, "COMPOSE_PROFILES with its comment"
-    assert profiles == {"shelly", "zendure", "smartevse", "powerwall"}
+    assert profiles == {"shelly", "zendure", "smartevse", "myenergi", "powerwall"}
     assert all(re.search(rf"\b{p}\b", found.group(1)) for p in profiles)

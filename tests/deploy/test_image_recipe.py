@@ -108,9 +108,8 @@ def test_the_image_holds_the_services_and_not_the_simulator(image_venv: Path) ->
         " u.find_spec('wattbus_simulator') is None, u.find_spec('pytest') is None)"
     )
     out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
-    assert (
-        out.stdout.strip()
-        == "['controller', 'powerwall', 'shelly', 'smartevse', 'zendure'] True True"
+    assert out.stdout.strip() == (
+        "['controller', 'myenergi', 'powerwall', 'shelly', 'smartevse', 'zendure'] True True"
     )
 
 

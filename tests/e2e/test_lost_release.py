@@ -16,7 +16,7 @@ def controller_release_restored(m: Msg) -> bool:
     e = m.json
     return (
         e.get("kind") == "applied"
-        and str(e.get("id", "")).startswith("ev-guard-")
+        and str(e.get("id", "")).startswith("controller-")
         and e.get("command") == {"hold": False}
         and "restored" in e.get("reason", "")
     )

@@ -14,13 +14,14 @@ from support.home import Home
 from support.mqtt import observer
 from wattbus.commands import CommandError, parse_command
 from wattbus.models import BatteryCommand, Command, ControllerCommand
+from wattbus_myenergi.commands import ZappiCommand
 from wattbus_powerwall.commands import PowerwallCommand
 from wattbus_smartevse.commands import SmartEVSECommand
 
 SET = "wattbus/x/set"
 C = TypeVar("C", bound=Command)
 MODELS: list[type[Command]] = [
-    BatteryCommand, ControllerCommand, SmartEVSECommand, PowerwallCommand,
+    BatteryCommand, ControllerCommand, SmartEVSECommand, ZappiCommand, PowerwallCommand,
 ]  # fmt: skip
 # per model: one good value per field, as JSON, for the payloads built below
 GOOD: dict[type[Command], dict[str, object]] = {
@@ -40,6 +41,7 @@ GOOD: dict[type[Command], dict[str, object]] = {
         "reserve": 4.5,
         "reset": True,
     },
+    ZappiCommand: {"mode": "Eco+", "mode_name": "Eco", "boost": 5, "stop_boost": True},
     PowerwallCommand: {"reserve": 30, "operation": "backup", "hold": True, "lease": 120},
 }
 NUMBER_FIELDS = [
@@ -130,6 +132,14 @@ def test_a_plain_boolean_as_home_assistant_node_red_and_mosquitto_pub_send_it(
     text: str, value: bool
 ) -> None:
     assert parse(BatteryCommand, text, "hold").hold is value
+
+
+@pytest.mark.parametrize("text", ["off", " off "])
+def test_a_plain_off_is_the_option_off_where_the_field_is_a_mode(text: str) -> None:
+    """`mosquitto_pub -t .../set/mode -m off`, and a Home Assistant select with an `off`
+    option: the mode meant, not the boolean false."""
+    assert parse(ControllerCommand, text, "mode").mode == "off"
+    assert parse(SmartEVSECommand, text, "mode").mode == "off"
 
 
 @pytest.mark.parametrize("text", ["1", "0", "1.0", "yes", "no", "", "null", '"on"', "maybe"])

@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 ACL = REPO / "mosquitto" / "acl"
 USERS = (
     "grid-meter", "zendure", "controller", "homeassistant", "nodered", "cli", "owner",
-    "shelly-grid-meter", "smartevse", "smartevse-garage",
-    "powerwall",
+    "shelly-grid-meter", "smartevse", "smartevse-garage", "kraken", "powerwall",
+    "zappi",  # the myenergi bridge
 )  # fmt: skip
 START_TIMEOUT = 10.0  # s for mosquitto to accept connections
 

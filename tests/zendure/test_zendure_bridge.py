@@ -15,10 +15,10 @@ from support.broker import Broker
 from support.mqtt import Observer, bus_settings, observer, running
 from wattbus.bridge import Bridge
 from wattbus.bus import Bus
+from wattbus.hold import RESTORE_ATTEMPTS
 from wattbus.models import BatteryCommand, BatteryState
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.hold import RESTORE_ATTEMPTS
 from wattbus_zendure.service import make_bridge
 from wattbus_zendure.settings import ZendureSettings
 

@@ -11,16 +11,12 @@ from typing import Any
 
 import pytest
 from wattbus.commands import CommandError
+from wattbus.hold import HoldFileError, NotAppliedError, Release, Setting
 from wattbus.models import BatteryState, EventKind, HoldRoute
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState, start_fake_zendure
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.exceptions import (
-    DeviceConnectionError,
-    DeviceResponseError,
-    HoldFileError,
-    NotAppliedError,
-)
-from wattbus_zendure.hold import Holder, Release, Setting
+from wattbus_zendure.exceptions import DeviceConnectionError, DeviceResponseError
+from wattbus_zendure.hold import Holder
 
 T0 = datetime(2025, 6, 1, 18, 0, tzinfo=UTC)
 LEASE = 60.0

@@ -84,10 +84,25 @@ def _parse(model: type[C], set_topic: str, topic: str, payload: bytes) -> C:
     try:
         command = model.model_validate(data)
     except ValidationError as err:
-        raise CommandError(_reason(err), command_id) from err
+        as_text = _as_text(model, topic, set_topic, text)
+        if as_text is None:
+            raise CommandError(_reason(err), command_id) from err
+        command = as_text
     if not command.model_fields_set - {"id"}:
         raise CommandError("command sets nothing", command_id)
     return command
+
+
+def _as_text(model: type[C], topic: str, set_topic: str, text: str) -> C | None:
+    """A plain `off` reads as the boolean false, which a mode field refuses; its option `off`
+    is what was meant. Tried only after the reading as a value failed, so a boolean field
+    still takes `off` as false."""
+    if topic == set_topic:
+        return None
+    try:
+        return model.model_validate({topic.removeprefix(set_topic + "/"): text.strip()})
+    except ValidationError:
+        return None
 
 
 def _json_object(text: str) -> dict[str, Any]:

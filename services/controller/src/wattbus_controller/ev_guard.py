@@ -1,10 +1,11 @@
 """EV guard: keep the home battery from emptying itself into the car.
 
 A pure policy: `step(settings, inputs, memory, now) -> (memory, decision)`. No I/O, no clock
-of its own. A charger's own `charging` is the signal when one is configured and usable: it is
-exact, and it needs no confirm wait. Otherwise (none configured, or it is unknown, offline or
-stale) the house's own consumption is: grid import plus what the batteries deliver to the home,
-so a battery covering the car cannot hide it.
+of its own; the owner's mode (pause, resume, off) is the arbiter's, not the guard's. A
+charger's own `charging` is the signal when one is configured and usable: it is exact, and it
+needs no confirm wait. Otherwise (none configured, or it is unknown, offline or stale) the
+house's own consumption is: grid import plus what the batteries deliver to the home, so a
+battery covering the car cannot hide it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
-from wattbus.models import BatteryState, ChargerState, ControllerMode, MeterState
+from wattbus.models import BatteryState, ChargerState, MeterState
 
 THRESHOLD = 5000.0  # W of house consumption that means a car is charging
 CONFIRM = 3.0  # s the consumption must stay above before charging is declared
@@ -29,7 +30,6 @@ Phase = Literal["started", "charging", "confirming", "ended", "releasing", "idle
 
 @dataclass(frozen=True)
 class GuardSettings:
-    mode: ControllerMode = ControllerMode.AUTO
     threshold: float = THRESHOLD
     confirm: float = CONFIRM
     release: float = RELEASE
@@ -61,10 +61,9 @@ class GuardInputs:
 @dataclass(frozen=True)
 class Decision:
     """`hold`: True = hold every battery; False = make sure none is held, whoever placed the
-    hold (the controller owns battery holds in `auto`, `pause` and `resume`); None = mode
-    `off`: release only what the guard itself held, then leave the batteries alone."""
+    hold (the guard owns the battery holds it sees)."""
 
-    hold: bool | None
+    hold: bool
     charging: bool
     house_power: float | None
     reason: str
@@ -172,10 +171,4 @@ def step(
         new, reason = memory, f"meter silent for over {s.stale_after:g} s: not holding"
     if unusable is not None:  # the fallback says what it falls back from
         reason = f"{unusable}; {reason}"
-    if s.mode is ControllerMode.OFF:
-        return new, Decision(None, new.charging, power, "off: batteries left alone", signal)
-    if s.mode is ControllerMode.PAUSE:
-        return new, Decision(True, new.charging, power, "paused by hand: holding", signal)
-    if s.mode is ControllerMode.RESUME:
-        return new, Decision(False, new.charging, power, "resumed by hand: not holding", signal)
     return new, Decision(signal != "none" and new.charging, new.charging, power, reason, signal)

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from wattbus.models import ControllerCommand, ControllerMode
 
+from wattbus_controller.dispatch import DispatchMemory
 from wattbus_controller.ev_guard import GuardMemory
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ class Memory(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     guard: GuardMemory = GuardMemory()
-    asserted: frozenset[str] = frozenset()  # batteries the guard holds (and must release)
+    dispatch: DispatchMemory = DispatchMemory()
+    asserted: frozenset[str] = frozenset()  # batteries the controller holds (and must release)
     releasing: frozenset[str] = frozenset()  # released, but not yet reported free: send again
     mode: ControllerMode | None = None  # run-time changes outlive a restart
     threshold: float | None = None

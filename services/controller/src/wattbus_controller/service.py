@@ -1,5 +1,6 @@
-"""The controller's I/O shell: feeds bus states into the pure EV guard and carries its
-decision to the batteries as leased holds, renewed well before they run out."""
+"""The controller's I/O shell: feeds bus states into the pure core (the policies and the
+arbiter) and carries each battery's verdict to it as a leased hold, renewed well before it runs
+out."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from wattbus.models import (
     EventKind,
     MeterState,
     State,
+    TariffState,
     Threshold,
     utcnow,
 )
@@ -32,8 +34,12 @@ from wattbus.stopping import run_together
 from wattbus.topics import CONTROLLER_ID
 
 from wattbus_controller import memory as store
-from wattbus_controller.ev_guard import GuardInputs, GuardSettings, Signal, step
+from wattbus_controller.arbiter import Verdict
+from wattbus_controller.core import CoreSettings, Inputs, Memories, decide
+from wattbus_controller.dispatch import DispatchSettings, Sign
+from wattbus_controller.ev_guard import GuardInputs, GuardSettings, Signal
 from wattbus_controller.holds import Sent, plan
+from wattbus_controller.intents import PolicyView
 from wattbus_controller.notices import notices
 from wattbus_controller.overrides import RUN_TIME, Override, check_notes, describe, overrides
 from wattbus_controller.settings import ControllerSettings
@@ -54,7 +60,12 @@ class ControllerState(State):
     meter: str
     batteries: list[str]
     charger: str | None = None
+    tariff: str | None = None
+    dispatch_until: datetime | None = None  # the slot boundary a dispatch hold runs to
+    dispatch_sign: Sign | None = None  # what says a dispatch runs: the planned list or the device
     overrides: dict[str, Override]  # values saved at run time, against the configured ones
+    devices: dict[str, Verdict]  # per battery: what it gets, which policy (or the owner) won, why
+    policies: dict[str, PolicyView]  # per policy: what it wants of each battery, and why
 
 
 ENTITIES = (
@@ -90,6 +101,8 @@ class Controller:
         self.batteries: dict[str, BatteryState | None] = dict.fromkeys(settings.batteries)
         self.charger: ChargerState | None = None
         self.charger_online: bool | None = None  # its availability; None: not heard yet
+        self.tariff: TariffState | None = None
+        self.tariff_online: bool | None = None
         self.sent: dict[str, Sent] = {}  # last command per battery
         self.published: ControllerState | None = None
         self._ids = itertools.count(1)
@@ -103,6 +116,9 @@ class Controller:
         if settings.charger is not None:
             bus.route(t.state(settings.charger), self._on_charger)
             bus.route(t.availability(settings.charger), self._on_charger_availability)
+        if settings.tariff is not None:
+            bus.route(t.state(settings.tariff), self._on_tariff)
+            bus.route(t.availability(settings.tariff), self._on_tariff_availability)
         bus.route(t.set(CONTROLLER_ID), self._on_set)
         bus.route(t.set(CONTROLLER_ID) + "/+", self._on_set)
         if bus.settings.discovery:
@@ -110,16 +126,25 @@ class Controller:
             bus.on_connect(self._publish_discovery)
 
     @property
-    def guard_settings(self) -> GuardSettings:
+    def core_settings(self) -> CoreSettings:
         m, s = self.memory, self.settings
-        return GuardSettings(
-            mode=m.mode or s.mode,
+        guard = GuardSettings(
             threshold=s.threshold if m.threshold is None else m.threshold,
             confirm=s.confirm if m.confirm is None else m.confirm,
             release=s.release if m.release is None else m.release,
             stale_after=s.stale_after,
             charger=s.charger,
         )
+        dispatch = DispatchSettings(
+            tariff=s.tariff,
+            batteries=tuple(s.batteries if s.dispatch_batteries is None else s.dispatch_batteries),
+            cheap_start=s.cheap_hours[0],
+            cheap_end=s.cheap_hours[1],
+            timezone=s.timezone,
+            release_lead=s.dispatch_release_lead,
+            stale_after=s.tariff_stale_after,
+        )
+        return CoreSettings(m.mode or s.mode, tuple(s.batteries), guard, dispatch)
 
     async def run(self) -> None:
         while True:
@@ -151,36 +176,61 @@ class Controller:
             self.charger_online = online
             await self.evaluate()
 
+    async def _on_tariff(self, topic: str, payload: bytes) -> None:
+        """Evaluated at once: a window that starts is acted on at its planned start."""
+        state = await self.inputs.state(TariffState, topic, payload)
+        if state is not None:
+            self.tariff = state
+            await self.evaluate()
+
+    async def _on_tariff_availability(self, topic: str, payload: bytes) -> None:
+        online = await self.inputs.availability(topic, payload)
+        if online is not None:
+            self.tariff_online = online
+            await self.evaluate()
+
     async def _report_bad_input(self, topic: str, reason: str) -> None:
         await self._event(EventKind.ERROR, topic, reason, None)
 
     async def evaluate(self) -> None:
         async with self._lock:
             now = self.clock()
-            gs = self.guard_settings
-            inputs = GuardInputs(self.meter, self.batteries, self.charger, self.charger_online)
-            guard, decision = step(gs, inputs, self.memory.guard, now)
-            asserted, releasing = await self._carry_out(decision.hold, now)
+            cs = self.core_settings
+            inputs = Inputs(
+                GuardInputs(self.meter, self.batteries, self.charger, self.charger_online),
+                self.tariff,
+                self.tariff_online,
+            )
+            memories = Memories(self.memory.guard, self.memory.dispatch)
+            after, decision = decide(cs, inputs, memories, now)
+            asserted, releasing = await self._carry_out(decision.verdicts, now)
             before = self.memory
-            self._remember(guard=guard, asserted=asserted, releasing=releasing)
-            for notice in notices(before, self.memory, decision, gs, now):
+            self._remember(
+                guard=after.guard, dispatch=after.dispatch, asserted=asserted, releasing=releasing
+            )
+            for notice in notices(before, self.memory, decision, cs.guard, now):
                 log.info("%s: %s", notice.code, notice.reason)
                 await self.bus.publish(self.bus.topics.event(CONTROLLER_ID), notice, qos=1)
             state = ControllerState(
                 ts=now,
-                mode=gs.mode,
-                threshold=gs.threshold,
-                confirm=gs.confirm,
-                release=gs.release,
-                ev_charging=decision.charging,
-                house_power=decision.house_power,
-                signal=decision.signal,
+                mode=cs.mode,
+                threshold=cs.guard.threshold,
+                confirm=cs.guard.confirm,
+                release=cs.guard.release,
+                ev_charging=decision.guard.charging,
+                house_power=decision.guard.house_power,
+                signal=decision.guard.signal,
                 holding=sorted(asserted),
                 reason=decision.reason,
                 meter=self.settings.meter,
                 batteries=self.settings.batteries,
                 charger=self.settings.charger,
+                tariff=self.settings.tariff,
+                dispatch_until=after.dispatch.until,
+                dispatch_sign=after.dispatch.sign,
                 overrides=overrides(self.settings, self.memory),
+                devices=decision.verdicts,
+                policies=decision.policies,
             )
             last = self.published
             heartbeat_due = last is None or (
@@ -191,14 +241,15 @@ class Controller:
                 self.published = state
 
     async def _carry_out(
-        self, want: bool | None, now: datetime
+        self, verdicts: dict[str, Verdict], now: datetime
     ) -> tuple[frozenset[str], frozenset[str]]:
-        """Send each battery what `plan` says; the batteries held and being released after."""
+        """Send each battery what `plan` makes of its verdict; the batteries held and being
+        released after."""
         held: set[str] = set()
         releasing: set[str] = set()
-        for battery_id in self.settings.batteries:
+        for battery_id, verdict in verdicts.items():
             p = plan(
-                want,
+                verdict.hold,
                 self.batteries.get(battery_id),
                 battery_id in self.memory.asserted,
                 battery_id in self.memory.releasing,
@@ -215,7 +266,7 @@ class Controller:
         return frozenset(held), frozenset(releasing)
 
     async def _send(self, battery_id: str, hold: bool, now: datetime) -> None:
-        command: dict[str, object] = {"hold": hold, "id": f"ev-guard-{next(self._ids)}"}
+        command: dict[str, object] = {"hold": hold, "id": f"controller-{next(self._ids)}"}
         if hold:
             command["lease"] = self.settings.lease
         await self.bus.publish(self.bus.topics.set(battery_id), command, qos=1)

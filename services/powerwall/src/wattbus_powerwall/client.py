@@ -30,11 +30,9 @@ from typing import Any, TypeVar
 
 import requests
 from pydantic import BaseModel, ValidationError
-from pypowerwall import Powerwall  # type: ignore[import-untyped]
-from pypowerwall.exceptions import (  # type: ignore[import-untyped]
-    PyPowerwallInvalidConfigurationParameter,
-)
-from pypowerwall.local.exceptions import LoginError  # type: ignore[import-untyped]
+from pypowerwall import Powerwall
+from pypowerwall.exceptions import PyPowerwallInvalidConfigurationParameter
+from pypowerwall.local.exceptions import LoginError
 from wattbus.closing import AsyncClosing
 from wattbus.service import ConfigError
 

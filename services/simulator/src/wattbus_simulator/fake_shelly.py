@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from wattbus_simulator.digest import parse_digest
 from wattbus_simulator.http_fake import HttpFake
 
 MODEL = "SPEM-003CEBEU"
@@ -301,7 +301,7 @@ class FakeShelly(HttpFake):
     def _authorized(self, request: web.Request, method: str) -> bool:
         if self._password is None or method in self._open_methods:
             return True
-        fields = _parse_digest(request.headers.get("Authorization", ""))
+        fields = parse_digest(request.headers.get("Authorization", ""))
         if fields is None:
             return False
         try:
@@ -333,16 +333,6 @@ class FakeShelly(HttpFake):
         )
         response.force_close()
         return response
-
-
-_DIGEST_FIELD = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]*))')
-
-
-def _parse_digest(header: str) -> dict[str, str] | None:
-    scheme, _, rest = header.partition(" ")
-    if scheme.lower() != "digest":
-        return None
-    return {m[1].lower(): m[2] if m[2] is not None else m[3] for m in _DIGEST_FIELD.finditer(rest)}
 
 
 def _sha256(*parts: str) -> str:

@@ -12,13 +12,14 @@ from wattbus.bridge import Bridge, Outbox
 from wattbus.bus import Bus
 from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, Entity
+from wattbus.hold import HoldError, NotAppliedError, Release
 from wattbus.models import BatteryCommand, BatteryState, utcnow
 from wattbus.service import ServiceSpec
 from wattbus.settings import BusSettings
 
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.exceptions import DeviceRefusedError, NotAppliedError, ZendureError
-from wattbus_zendure.hold import USER_MIN_SOC_MAX, Holder, Release
+from wattbus_zendure.exceptions import DeviceRefusedError, ZendureError
+from wattbus_zendure.hold import USER_MIN_SOC_MAX, Holder
 from wattbus_zendure.models import MAX_OUTPUT_LIMIT, Properties, product_name
 from wattbus_zendure.settings import ZendureSettings
 
@@ -148,7 +149,7 @@ def make_bridge(
         ZendureDevice(settings.id, flow, holder, settings.default_lease, settings.name),
         entities=ENTITIES,
         command_model=BatteryCommand,
-        errors=(ZendureError,),
+        errors=(ZendureError, HoldError),
         interval=settings.poll_interval,
         clock=clock,
         outbox=outbox,
