@@ -51,3 +51,26 @@ async def test_the_bridge_process_puts_the_powerwall_on_the_bus_and_carries_a_co
     assert shown.json["operation"] == "self_consumption"
     assert gateway.state.backup_reserve_percent == 52.5
     assert (tmp_path / "powerwall-state" / "powerwall.login.json").exists()
+
+
+async def test_the_ev_guard_holds_the_powerwall_and_it_gets_back_exactly_its_settings(
+    home: Home, gateway: FakePowerwall, tmp_path: Path
+) -> None:
+    """A car charging holds the battery (backup at 100 %); when it stops, the owner's mode and
+    raw reserve are back to the last digit."""
+    gateway.state.real_mode, gateway.state.backup_reserve_percent = "autonomous", 36.35
+    async with observer(home.broker) as obs:
+        start_powerwall(home, gateway, tmp_path)
+        home.service("shelly")
+        home.service("controller", WATTBUS_CONTROLLER_BATTERIES="powerwall")
+        await obs.wait_for(STATE, lambda m: m.json["operation"] == "autonomous", within=30)
+        home.set_house_power(9000)
+        held = await obs.wait_for(STATE, lambda m: m.json["hold"])
+        assert (held.json["hold_route"], held.json["operation"]) == ("backup", "backup")
+        assert (gateway.state.real_mode, gateway.state.backup_reserve_percent) == ("backup", 100)
+        home.set_house_power(600)
+        mark = obs.mark()
+        released = await obs.wait_for(STATE, lambda m: not m.json["hold"], after=mark)
+    assert released.json["operation"] == "autonomous"
+    assert (gateway.state.real_mode, gateway.state.backup_reserve_percent) == ("autonomous", 36.35)
+    assert len(gateway.state.posted) == 2  # one hold, one restore

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.powerwall import local_gateway
+from wattbus.models import HoldRoute
 from wattbus_powerwall.client import WRITE_ATTEMPTS, Gateway
 from wattbus_powerwall.exceptions import (
     GatewayConnectionError,
@@ -15,8 +16,8 @@ from wattbus_powerwall.exceptions import (
     NotAppliedError,
     WriteRefusedError,
 )
-from wattbus_powerwall.held import PowerwallSide
 from wattbus_powerwall.models import Settings
+from wattbus_powerwall.port import PowerwallPort
 from wattbus_simulator.fake_powerwall import FakePowerwall, PowerwallState
 
 # the fake gateway's certificate is self-signed, and pypowerwall does not verify it
@@ -113,17 +114,26 @@ async def test_a_write_refused_403_names_the_routes_that_write_and_changes_nothi
 async def test_held_is_backup_with_the_routes_highest_reserve(
     gateway: Gateway, state: PowerwallState
 ) -> None:
-    side = PowerwallSide(gateway)
-    assert side.held == HELD
-    assert not side.looks_held(await side.read())
-    await side.write(side.held)
-    assert side.looks_held(await side.read())
-    assert not side.looks_held(Settings("backup", 80.0))
-    assert not side.looks_held(Settings("self_consumption", 100.0))
+    port = PowerwallPort(gateway)
+    assert port.held == HELD
+    assert dict(port.routes) == {HoldRoute.BACKUP: {"operation": "backup", "reserve": 100.0}}
+    assert not port.looks_held(await port.read(), HoldRoute.BACKUP)
+    await port.write({"operation": "backup", "reserve": 100.0}, None)
+    assert port.looks_held(await port.read(), HoldRoute.BACKUP)
+    assert not port.looks_held(Settings("backup", 80.0), HoldRoute.BACKUP)
+    assert not port.looks_held(Settings("self_consumption", 100.0), HoldRoute.BACKUP)
+
+
+async def test_one_setting_written_alone_keeps_the_other_as_the_gateway_has_it(
+    gateway: Gateway, state: PowerwallState
+) -> None:
+    """How the hold writes a restore the gateway refused as a whole: one at a time."""
+    await PowerwallPort(gateway).write({"reserve": 50.0}, None)
+    assert (state.real_mode, state.backup_reserve_percent) == ("self_consumption", 52.5)
 
 
 def test_the_remote_routes_hold_at_80_percent(tmp_path: Path) -> None:
     """Built, never connected: nothing leaves the machine."""
     cloud = Gateway("cloud", email="me@example.com", state_dir=tmp_path, cachefile=tmp_path / "c")
-    assert PowerwallSide(cloud).held == Settings("backup", 80.0)
-    assert PowerwallSide(cloud).looks_held(Settings("backup", 80.0))
+    assert PowerwallPort(cloud).held == Settings("backup", 80.0)
+    assert PowerwallPort(cloud).looks_held(Settings("backup", 80.0), HoldRoute.BACKUP)

@@ -19,10 +19,10 @@ from wattbus.bus import Bus
 from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, device_config
 from wattbus.models import BatteryState
+from wattbus.settings import BusSettings
 from wattbus.topics import Topics
-from wattbus_powerwall.client import Gateway
 from wattbus_powerwall.commands import PowerwallCommand
-from wattbus_powerwall.service import PowerwallDevice, entities, make_bridge
+from wattbus_powerwall.service import entities, make_bridge, make_gateway
 from wattbus_powerwall.settings import PowerwallSettings
 from wattbus_simulator.fake_powerwall import FakePowerwall, PowerwallState, start_fake_powerwall
 
@@ -73,7 +73,7 @@ async def test_a_poll_publishes_the_gateways_state_online(
 ) -> None:
     async with powerwall_bridge(broker, fake, tmp_path) as (bridge, obs, _):
         assert await bridge.poll()
-        state = await obs.wait_for(STATE)
+        state = await obs.wait_for(STATE, lambda m: not m.retain)  # not one left retained
         await obs.wait_for(AVAILABILITY, lambda m: m.text == "online")
     assert state.json == {
         "ts": "2026-12-01T18:00:00Z", "soc": 60.0, "power": -1500.0, "pv_power": 0.0,
@@ -109,7 +109,7 @@ async def test_a_reserve_and_an_operation_are_applied_and_read_back(
         mark = obs.mark()
         clock.at(1)
         assert await bridge.poll()
-        shown = await obs.wait_for(STATE, after=mark)
+        shown = await obs.wait_for(STATE, lambda m: not m.retain, after=mark)
     assert answer["kind"] == "applied"
     assert answer["reason"] == "operation autonomous, reserve 35 %: applied"
     assert (state.real_mode, state.backup_reserve_percent) == ("autonomous", 38.25)
@@ -159,10 +159,11 @@ async def test_a_badly_typed_command_is_rejected_and_nothing_is_written(
 
 async def test_a_reserve_above_80_is_refused_on_the_cloud_routes(tmp_path: Path) -> None:
     """Built, never connected: the check comes before anything leaves the machine."""
-    cloud = Gateway("cloud", email="me@example.com", state_dir=tmp_path, cachefile=tmp_path / "c")
-    device = PowerwallDevice("powerwall", cloud)
+    settings = PowerwallSettings.only(route="cloud", email="me@example.com", state_dir=tmp_path)
+    bus = Bus(BusSettings.only(), settings.id)  # never run: nothing connects
+    bridge = make_bridge(settings, bus, make_gateway(settings))
     with pytest.raises(CommandError, match=r"route cloud takes \(0-80 %\)"):
-        await device.apply(PowerwallCommand(reserve=90), T0)
+        await bridge.device.apply(PowerwallCommand(reserve=90), T0)
 
 
 def test_the_service_without_its_gateways_host_exits_2_with_one_line(tmp_path: Path) -> None:

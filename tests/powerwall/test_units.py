@@ -59,7 +59,7 @@ def test_a_reserve_on_the_raw_scale_reads_as_the_app_shows_it() -> None:
     assert Settings.of(answer).reserve == pytest.approx(20.0)
 
 
-@pytest.mark.parametrize("raw", [5.0, 14.5, 24.0, 30.0, 33.3, 71.25, 100.0])
+@pytest.mark.parametrize("raw", [5.0, 12.65, 14.5, 24.0, 36.35, 67.7, 100.0])
 def test_a_raw_reserve_read_and_written_back_is_exactly_what_it_was(raw: float) -> None:
     """What a restore relies on: the owner's own value, not one a rounding away from it."""
     answer = OperationAnswer(real_mode="self_consumption", backup_reserve_percent=raw)

@@ -52,7 +52,7 @@ from wattbus_powerwall.models import (
     Soe,
     Status,
 )
-from wattbus_powerwall.settings import Route
+from wattbus_powerwall.settings import MAX_RESERVE, Route
 from wattbus_powerwall.units import raw_percent
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,6 @@ T = TypeVar("T")
 TIMEOUT = 5  # s per HTTP request, pypowerwall's default
 # pypowerwall sends the login's time zone to the gateway, which only records it
 TIMEZONE = "UTC"
-# The most reserve each route takes, app scale: Tesla's cloud and FleetAPI refuse more than 80 %.
-MAX_RESERVE: dict[Route, float] = {"local": 100.0, "fleetapi": 80.0, "cloud": 80.0}
 WRITE_ATTEMPTS = 3  # writes of what did not read back, before NotAppliedError
 # s between a write and its read-back: the local gateway applies /api/operation before it
 # answers; the cloud routes pass the command on and answer at once

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from wattbus.models import BatteryState, Operation
 
 from wattbus_powerwall.units import app_percent, battery_power
+
+OPERATIONS: tuple[Operation, ...] = get_args(Operation)  # as pypowerwall's API.md lists them
 
 
 class _Answer(BaseModel):

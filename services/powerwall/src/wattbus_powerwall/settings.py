@@ -8,7 +8,7 @@ from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
-from wattbus.models import Lease
+from wattbus.models import Lease, Operation, Percent
 from wattbus.settings import DeviceId, HostAndPort, ServiceSettings, field_error
 
 Route = Literal["local", "fleetapi", "cloud"]
@@ -17,6 +17,8 @@ LOCAL_POLL_INTERVAL = 5.0  # s: pypowerwall's own cache lifetime; the gateway is
 # s: each poll is several calls to Tesla's servers, which throttle (429) clients that ask
 # often; peers poll the cloud no faster than every 30 s
 REMOTE_POLL_INTERVAL = 30.0
+# The most reserve each route takes, app scale: Tesla's cloud and FleetAPI refuse more than 80 %.
+MAX_RESERVE: dict[Route, float] = {"local": 100.0, "fleetapi": 80.0, "cloud": 80.0}
 
 
 class PowerwallSettings(ServiceSettings):
@@ -36,6 +38,10 @@ class PowerwallSettings(ServiceSettings):
     failover: bool = False
     poll_interval: float | None = Field(None, ge=1.0, description="s between readings")
     default_lease: Lease = Field(300.0, description="s for a hold sent without a lease")
+    # What a release writes when the Powerwall looks held (backup at the route's highest
+    # reserve) but no record says what it had: Tesla's own defaults. None: left as it is.
+    fallback_operation: Operation | None = "self_consumption"
+    fallback_reserve: Percent | None = Field(20.0, description="%, the app's scale")
     # the login cache (local) and the FleetAPI and cloud tokens, which pypowerwall keeps up
     # to date itself; and the hold's record
     state_dir: Path = Path("var")
@@ -58,4 +64,13 @@ class PowerwallSettings(ServiceSettings):
         elif self.route == "cloud" and not self.email:
             message = "is required for route cloud: the Tesla account's email"
             raise field_error("PowerwallSettings", "email", message, kind="route")
+        top = MAX_RESERVE[self.route]
+        if self.fallback_reserve is not None and self.fallback_reserve > top:
+            message = f"must be at most {top:g} % on route {self.route}, which takes no more"
+            raise field_error("PowerwallSettings", "fallback_reserve", message, kind="range")
+        held = self.fallback_reserve is None or self.fallback_reserve >= top
+        if self.fallback_operation == "backup" and held:
+            # a fallback that looks held would be taken for a hold again at the next release
+            message = f"backup with a {top:g} % reserve is what a hold looks like"
+            raise field_error("PowerwallSettings", "fallback_operation", message, kind="held")
         return self
