@@ -127,3 +127,13 @@ def test_commands_are_strictly_typed() -> None:
     ):
         with pytest.raises(CommandError):
             command(bad)
+
+
+def test_a_fallback_must_be_what_the_route_takes_and_must_not_look_held() -> None:
+    remote = {"route": "fleetapi"}
+    assert settings_error(**remote, fallback_reserve=90).startswith(
+        "WATTBUS_POWERWALL_FALLBACK_RESERVE must be at most 80 %"
+    )
+    held = {"host": "192.168.1.70", "password": "x", "fallback_operation": "backup"}
+    assert "what a hold looks like" in settings_error(**held, fallback_reserve=100)
+    assert PowerwallSettings.only(**held, fallback_reserve=50).fallback_reserve == 50
