@@ -137,3 +137,12 @@ def test_the_remote_routes_hold_at_80_percent(tmp_path: Path) -> None:
     cloud = Gateway("cloud", email="me@example.com", state_dir=tmp_path, cachefile=tmp_path / "c")
     assert PowerwallPort(cloud).held == Settings("backup", 80.0)
     assert PowerwallPort(cloud).looks_held(Settings("backup", 80.0), HoldRoute.BACKUP)
+
+
+async def test_a_reserve_beyond_the_route_is_refused_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    """As Tesla would refuse it: a restore of such a value then ends in its fallback."""
+    cloud = Gateway("cloud", email="me@example.com", state_dir=tmp_path, cachefile=tmp_path / "c")
+    with pytest.raises(WriteRefusedError, match="0-80 %, not 100 %"):
+        await cloud.write(Settings("self_consumption", 100.0))

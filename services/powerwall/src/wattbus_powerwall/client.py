@@ -168,7 +168,12 @@ class Gateway(AsyncClosing):
         """Put `wanted` on the gateway and see it there. Only what differs is written; what
         does not read back is written again, `WRITE_ATTEMPTS` times in all."""
         if not 0 <= wanted.reserve <= self.max_reserve:
-            raise ValueError(f"reserve {wanted.reserve:g} % is beyond route {self.route}")
+            # an owner's reserve saved from another route (100 % set locally, restored through
+            # the cloud): refused as Tesla would, so that a restore ends in its fallback
+            raise WriteRefusedError(
+                f"route {self.route} takes a reserve of 0-{self.max_reserve:g} %, "
+                f"not {wanted.reserve:g} %"
+            )
         current = await self.settings()
         for _ in range(WRITE_ATTEMPTS):
             if reads_back(current, wanted):
