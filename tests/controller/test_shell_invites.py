@@ -22,7 +22,7 @@ from .conftest import BATTERY_SET, EVENTS, T0, Rig, client, controller_rig
 from .test_shell_dispatch import CHARGER_STATE, TARIFF_STATE, WINDOW, holds
 
 OWNERS = ["owner@home.test", "partner@home.test"]
-MAIL: dict[str, Any] = {"tariff": "kraken", "charger": "myenergi", "smtp_host": "127.0.0.1",
+MAIL: dict[str, Any] = {"tariff": "kraken", "charger": "zappi", "smtp_host": "127.0.0.1",
         "smtp_security": "none", "invite_from": "wattbus@home.test", "invite_to": ",".join(OWNERS),
         "cheap_rate": 0.07, "standard_rate": 0.245}  # fmt: skip
 UID = "kraken-20261125T180000Z@wattbus"
@@ -57,7 +57,7 @@ async def home(broker: Broker, state_dir: Path, **settings: Any) -> AsyncIterato
     async with (
         controller_rig(broker, state_dir, **MAIL | settings) as rig,
         client(broker, "kraken") as tariff,
-        client(broker, "myenergi") as charger,
+        client(broker, "zappi") as charger,
     ):
         yield Home(rig, tariff, charger)
 

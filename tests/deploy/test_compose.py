@@ -29,6 +29,7 @@ DEVICE_ID_SETTING = {
     "smartevse": "WATTBUS_SMARTEVSE_ID",
     "myenergi": "WATTBUS_MYENERGI_ID",
     "kraken": "WATTBUS_KRAKEN_ID",
+    "powerwall": "WATTBUS_POWERWALL_ID",
 }
 
 
@@ -45,7 +46,7 @@ def image_packages() -> set[str]:
 
 def test_every_wattbus_container_runs_a_service_the_image_holds() -> None:
     registered = {ep.name: ep.dist for ep in entry_points(group="wattbus.services")}
-    assert set(WATTBUS) >= {"controller", "shelly", "zendure", "smartevse"}
+    assert set(WATTBUS) >= {"controller", "shelly", "zendure", "smartevse", "powerwall"}
     for name, svc in WATTBUS.items():
         service = svc["command"][1]
         assert service in registered, f"{name}: no service {service!r}"
@@ -118,5 +119,5 @@ def test_env_example_lists_every_profile_where_compose_profiles_is_set() -> None
     profiles = {p for svc in COMPOSE["services"].values() for p in svc.get("profiles", [])}
     found = re.search(r"((?:^#.*\n)+)COMPOSE_PROFILES=", ENV_EXAMPLE, re.M)
     assert found, "COMPOSE_PROFILES with its comment"
-    assert profiles == {"shelly", "zendure", "smartevse", "myenergi", "kraken"}
+    assert profiles == {"shelly", "zendure", "smartevse", "myenergi", "kraken", "powerwall"}
     assert all(re.search(rf"\b{p}\b", found.group(1)) for p in profiles)

@@ -16,6 +16,7 @@ from wattbus.commands import CommandError, parse_command
 from wattbus.models import BatteryCommand, Command, ControllerCommand
 from wattbus_kraken.service import KrakenCommand
 from wattbus_myenergi.commands import ZappiCommand
+from wattbus_powerwall.commands import PowerwallCommand
 from wattbus_smartevse.commands import SmartEVSECommand
 
 SET = "wattbus/x/set"
@@ -26,6 +27,7 @@ MODELS: list[type[Command]] = [
     SmartEVSECommand,
     ZappiCommand,
     KrakenCommand,
+    PowerwallCommand,
 ]
 # per model: one good value per field, as JSON, for the payloads built below
 GOOD: dict[type[Command], dict[str, object]] = {
@@ -47,6 +49,7 @@ GOOD: dict[type[Command], dict[str, object]] = {
     },
     ZappiCommand: {"mode": "Eco+", "mode_name": "Eco", "boost": 5, "stop_boost": True},
     KrakenCommand: {"refresh": True},
+    PowerwallCommand: {"reserve": 30, "operation": "backup", "hold": True, "lease": 120},
 }
 NUMBER_FIELDS = [
     (model, field)
