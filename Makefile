@@ -7,6 +7,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make demo          the simulated household, live in the terminal (make demo SPEED=20)"
+	@echo "                   a smart-tariff evening: make demo SCENARIO=dispatch"
 	@echo "make test          lint, type check and the whole test suite (real Mosquitto)"
 	@echo "make bench         latency, detection time, memory, reconnect, SmartEVSE feed, myenergi and Kraken API figures"
 	@echo "make broker-users  create the Mosquitto users and passwords for docker compose"
@@ -20,9 +21,9 @@ $(CURDIR)/.tools/bin/uv:
 	$(UV) sync --frozen --all-packages
 	@touch $@
 
-SPEED ?= 10
+SCENARIO ?= home
 demo: .venv/.synced
-	$(UV) run wattbus demo --speed $(SPEED)
+	$(UV) run wattbus demo --scenario $(SCENARIO) $(if $(SPEED),--speed $(SPEED))
 
 lint: .venv/.synced
 	$(UV) run ruff check .

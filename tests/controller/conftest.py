@@ -29,6 +29,7 @@ TICK = 0.1
 STATE = "wattbus/controller/state"
 EVENTS = "wattbus/controller/event"
 BATTERY_SET = "wattbus/zendure/set"
+READINGS = itertools.count(1)
 
 
 class FakeClock:
@@ -50,7 +51,9 @@ class Rig:
     meter: aiomqtt.Client
     battery: aiomqtt.Client
 
-    readings: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # one count for every rig: a rig started on a broker that still holds an earlier rig's
+    # retained states must not expect the house power those already gave
+    readings: Iterator[int] = field(default_factory=lambda: READINGS)
 
     async def house(self, watts: float, *, hold: bool) -> None:
         """Meter and battery states, and wait until the controller has both. The battery

@@ -111,6 +111,25 @@ def test_without_a_terminal_the_demo_prints_each_decision_and_event(
 
 
 @pytest.mark.timeout(DEMO_TIMEOUT)
+@pytest.mark.timeout(DEMO_TIMEOUT)
+def test_the_dispatch_evening_holds_the_powerwall_in_a_window_and_gives_it_back(
+    tmp_path: Path,
+) -> None:
+    """The supplier's first window (18:00-19:00) with the car charging in it: the Powerwall is
+    held in backup, the hold outlasts the car to the slot boundary, and the owner's own mode
+    and reserve come back. At x200 the evening's first hour takes 18 s."""
+    with demo_on_a_pipe(tmp_path, "--scenario", "dispatch", "--speed", "200") as out:
+        out.wait_for("evening 18:00 supplier starts the car")
+        hold = out.wait_for("controller NOTICE dispatch_hold: smart window 18:00-19:00 running")
+        assert "holding until 19:00" in hold
+        out.wait_for("powerwall applied: held via backup")
+        out.wait_for("backup, reserve 100.0 %  HOLD")
+        out.wait_for("decision: smart window 18:00-19:00 running; car not drawing")
+        out.wait_for("controller NOTICE dispatch_release: released at 19:00")
+        restored = out.wait_for("powerwall applied: release: restored")
+        assert "operation self_consumption, reserve 20 %" in restored
+
+
 def test_the_demo_reads_nothing_of_the_users_settings(tmp_path: Path) -> None:
     """A user's `.env` and `WATTBUS_*` name their own broker and devices. Each poison here would
     stop the hold if the demo read it, and all point at loopback ports where nothing listens:

@@ -10,6 +10,7 @@ import contextlib
 import json
 import time
 import uuid
+from enum import StrEnum
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -76,21 +77,35 @@ def run(name: Annotated[str, typer.Argument(help="shelly, zendure, controller, .
     raise typer.Exit(run_service(name))
 
 
+class Scenario(StrEnum):
+    HOME = "home"
+    DISPATCH = "dispatch"
+
+
 @app.command()
 def demo(
-    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 10.0,
+    speed: Annotated[
+        float | None,
+        typer.Option(help="simulated seconds per real second [default: 10; dispatch: 30]"),
+    ] = None,
     duration: Annotated[float | None, typer.Option(help="stop after this many real s")] = None,
     embedded_broker: Annotated[
         bool, typer.Option(help="use the in-process Python broker even if mosquitto is installed")
     ] = False,
+    scenario: Annotated[
+        Scenario,
+        typer.Option(help="home: an EV session at home; dispatch: a smart-tariff evening"),
+    ] = Scenario.HOME,
 ) -> None:
     """A simulated household, a local broker, every service, live in the terminal."""
-    if speed <= 0 or speed > 1000:
+    if speed is not None and (speed <= 0 or speed > 1000):
         fail("--speed must be above 0 and at most 1000")
     eps = {ep.name: ep for ep in entry_points(group="wattbus.demo")}
     if "demo" not in eps:
         fail("the demo needs the wattbus-simulator package")
-    eps["demo"].load()(speed=speed, duration=duration, embedded_broker=embedded_broker)
+    eps["demo"].load()(
+        speed=speed, duration=duration, embedded_broker=embedded_broker, scenario=scenario.value
+    )
 
 
 async def _command(payload: dict[str, object]) -> dict[str, object]:

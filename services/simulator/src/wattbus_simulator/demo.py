@@ -22,7 +22,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import aiomqtt
 from rich.console import Console
 from rich.live import Live
 from wattbus.service import quiet_http_loggers
@@ -38,20 +37,15 @@ from wattbus_zendure.service import serve as serve_zendure
 from wattbus_zendure.settings import ZendureSettings
 
 from wattbus_simulator.broker import local_broker
-from wattbus_simulator.demo_view import CHARGER, BrokerAccess, Line, View
+from wattbus_simulator.demo_dispatch import DispatchView
+from wattbus_simulator.demo_dispatch import run_services as run_evening
+from wattbus_simulator.demo_view import CHARGER, BrokerAccess, Line, View, watch
+from wattbus_simulator.evening import dispatch_evening
 from wattbus_simulator.home import CHARGER_PREFIX, SimulatedHome, simulated_home
 
 HOST = "127.0.0.1"
 RELEASE = 120.0  # the controller's release period at speed 1
 LIVE_REFRESH = 4  # redraws per second of the live view
-
-
-async def watch(bus: BusSettings, view: View, show: Callable[[Line | None], None]) -> None:
-    async with aiomqtt.Client(bus.mqtt_host, bus.mqtt_port, identifier="wattbus-demo-view") as c:
-        await c.subscribe(f"{bus.topic_prefix}/#")
-        async for m in c.messages:
-            if isinstance(m.payload, bytes):
-                show(view.take(str(m.topic), m.payload))
 
 
 def print_line(line: Line | None) -> None:
@@ -89,7 +83,7 @@ async def run_services(
 
 
 @contextlib.contextmanager
-def output(console: Console, view: View) -> Iterator[Callable[[Line | None], None]]:
+def output(console: Console, view: View | DispatchView) -> Iterator[Callable[[Line | None], None]]:
     """The live view on a terminal. Elsewhere (a pipe, `docker logs`, CI) a live view shows
     nothing until the end: there, how to reach the broker, then one line per thing seen."""
     if console.is_terminal:
@@ -101,7 +95,12 @@ def output(console: Console, view: View) -> Iterator[Callable[[Line | None], Non
     yield print_line
 
 
-async def run_demo(speed: float, duration: float | None, embedded_broker: bool = False) -> None:
+async def run_demo(
+    speed: float, duration: float | None, embedded_broker: bool = False, scenario: str = "home"
+) -> None:
+    if scenario == "dispatch":
+        await run_dispatch_demo(speed, duration, embedded_broker)
+        return
     console = Console()
     broker = local_broker(embedded=embedded_broker)
     async with broker as (port, kind), simulated_home(speed=speed, charger_broker=port) as home:
@@ -115,6 +114,28 @@ async def run_demo(speed: float, duration: float | None, embedded_broker: bool =
                     await run_services(home, port, state, speed, view, show)
 
 
-def main(speed: float = 10.0, duration: float | None = None, embedded_broker: bool = False) -> None:
+async def run_dispatch_demo(speed: float, duration: float | None, embedded_broker: bool) -> None:
+    console = Console()
+    broker = local_broker(embedded=embedded_broker)
+    async with broker as (port, kind), dispatch_evening(speed) as evening:
+        view = DispatchView(evening, BrokerAccess(HOST, port, kind))
+        with tempfile.TemporaryDirectory() as tmp:
+            state = Path(tmp)
+            logging.basicConfig(filename=state / "demo.log", level=logging.INFO, force=True)
+            quiet_http_loggers()
+            with contextlib.suppress(TimeoutError), output(console, view) as show:
+                async with asyncio.timeout(duration):
+                    await run_evening(evening, port, state, view, show)
+
+
+SPEEDS = {"home": 10.0, "dispatch": 30.0}  # the default of each: an EV session, an evening
+
+
+def main(
+    speed: float | None = None,
+    duration: float | None = None,
+    embedded_broker: bool = False,
+    scenario: str = "home",
+) -> None:
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(speed, duration, embedded_broker))
+        asyncio.run(run_demo(speed or SPEEDS[scenario], duration, embedded_broker, scenario))

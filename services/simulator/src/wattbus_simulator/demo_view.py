@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import aiomqtt
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+from wattbus.settings import BusSettings
 
 from wattbus_simulator.home import SimulatedHome
 
@@ -89,11 +92,11 @@ def decision_key(state: dict[str, Any]) -> tuple[object, ...]:
     )
 
 
-class View:
-    """What the bus says, as a person would want to watch it."""
+class BusView:
+    """What the bus says, as a person would want to watch it: what every view shares. A
+    subclass says which states make a line, and renders the screen."""
 
-    def __init__(self, home: SimulatedHome, access: BrokerAccess) -> None:
-        self.home = home
+    def __init__(self, access: BrokerAccess) -> None:
         self.access = access
         self.states: dict[str, dict[str, Any]] = {}
         self.availability: dict[str, str] = {}
@@ -125,6 +128,33 @@ class View:
         return self._stamped(Line(f"{device}: {value}", value))
 
     def _state(self, device: str, state: dict[str, Any]) -> Line | None:
+        raise NotImplementedError
+
+    def _event(self, device: str, event: dict[str, Any]) -> Line:
+        line = self._stamped(describe_event(device, event))
+        self.events.appendleft(line)
+        return line
+
+    def stamp(self) -> str:
+        """The time a line is stamped with: the wall clock, unless the view has its own."""
+        return f"{datetime.now():%H:%M:%S}"
+
+    def _stamped(self, line: Line) -> Line:
+        return Line(f"{self.stamp()} {line.text}", line.kind)
+
+    def marker(self, device: str) -> Text:
+        value = self.availability.get(device, "?")
+        return Text(f"[{value}]", style=STYLES.get(value, ""))
+
+
+class View(BusView):
+    """The simulated household: the meter, the battery, the charger and the guard."""
+
+    def __init__(self, home: SimulatedHome, access: BrokerAccess) -> None:
+        super().__init__(access)
+        self.home = home
+
+    def _state(self, device: str, state: dict[str, Any]) -> Line | None:
         before = self.states.get(device)
         self.states[device] = state
         if device == CHARGER:
@@ -144,19 +174,6 @@ class View:
         doing = f"charging at {state.get('current')} A" if state.get("charging") else "not charging"
         error = f", error: {state['error']}" if state.get("error") else ""
         return self._stamped(Line(f"{CHARGER}: {state.get('mode')}, {doing}{error}", "charger"))
-
-    def _event(self, device: str, event: dict[str, Any]) -> Line:
-        line = self._stamped(describe_event(device, event))
-        self.events.appendleft(line)
-        return line
-
-    @staticmethod
-    def _stamped(line: Line) -> Line:
-        return Line(f"{datetime.now():%H:%M:%S} {line.text}", line.kind)
-
-    def marker(self, device: str) -> Text:
-        value = self.availability.get(device, "?")
-        return Text(f"[{value}]", style=STYLES.get(value, ""))
 
     def _charger(self) -> Text:
         """The SmartEVSE as its bridge publishes it: what the charger does, and the feed."""
@@ -223,3 +240,11 @@ class View:
             Panel(events, title="events on the bus"),
             Panel(Text("\n".join(self.access.lines())), title="this demo's broker"),
         )
+
+
+async def watch(bus: BusSettings, view: BusView, show: Callable[[Line | None], None]) -> None:
+    async with aiomqtt.Client(bus.mqtt_host, bus.mqtt_port, identifier="wattbus-demo-view") as c:
+        await c.subscribe(f"{bus.topic_prefix}/#")
+        async for m in c.messages:
+            if isinstance(m.payload, bytes):
+                show(view.take(str(m.topic), m.payload))
