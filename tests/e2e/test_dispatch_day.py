@@ -451,3 +451,29 @@ async def test_spring_bst_change_cheap_hours_end_at_05_utc_and_midnight_moves_to
         await nothing_held(day, evening("23:10"))
     assert day.owners == OWNERS
     assert day.writes == 6
+
+
+async def test_a_tariff_bridge_restarted_late_in_a_slot_keeps_the_hold(
+    own_broker: Broker, tmp_path: Path
+) -> None:
+    """Restarted at 18:28:45, the Kraken bridge may not call the supplier before 18:31 (the
+    quiet minutes around :30). Its windows, read three minutes before, are as good as they
+    were: the hold runs on through the boundary, with no write."""
+    t = on(WINTER)
+    async with dispatch_day(own_broker, tmp_path, t("17:05"), **DISPATCH_ONLY) as day:
+        day.plan((t("18:00"), t("20:00")))
+        await nothing_held(day, t("17:10"), polled=True)
+        await nothing_held(day, t("17:50"), polled=True)
+        charge(day)
+        await hold_lands(day, t("18:00:05"))
+        await still_held(day, t("18:25:45"), polled=True)
+        await day.at(t("18:28:45"))
+        await day.restart("kraken")
+        state = await still_held(day, t("18:29:05"))
+        assert until(state) == t("20:00")
+        await still_held(day, t("18:31:10"), polled=True)
+        finish(day)
+        await still_held(day, t("18:40"))
+        await release_lands(day, t("18:59:05"))
+    assert day.owners == OWNERS
+    assert day.writes == 2
