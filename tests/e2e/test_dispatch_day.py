@@ -477,3 +477,29 @@ async def test_a_tariff_bridge_restarted_late_in_a_slot_keeps_the_hold(
         await release_lands(day, t("18:59:05"))
     assert day.owners == OWNERS
     assert day.writes == 2
+
+
+async def test_a_window_moved_later_while_held_is_held_on_into_its_new_slots(
+    own_broker: Broker, tmp_path: Path
+) -> None:
+    """Held from 18:00 for an 18:00-19:00 window, which the supplier moves to 18:30-19:30 at
+    18:10: the slot to 18:30 is held out (a hold ends at a boundary), and the moved window
+    starts at that very boundary. The hold runs on into it; releasing at 18:29 to hold again
+    at 18:30 would write the battery twice for a minute."""
+    t = on(WINTER)
+    async with dispatch_day(own_broker, tmp_path, t("17:05"), **DISPATCH_ONLY) as day:
+        day.plan((t("18:00"), t("19:00")))
+        await nothing_held(day, t("17:10"), polled=True)
+        await nothing_held(day, t("17:50"), polled=True)
+        charge(day)
+        await hold_lands(day, t("18:00:05"))
+        day.plan((t("18:30"), t("19:30")))
+        await still_held(day, t("18:10"), polled=True)
+        await still_held(day, t("18:29:05"))
+        state = await still_held(day, t("18:31"))
+        assert until(state) == t("19:30")
+        finish(day)
+        await still_held(day, t("19:00"))
+        await release_lands(day, t("19:29:05"))
+    assert day.owners == OWNERS
+    assert day.writes == 2
