@@ -503,3 +503,37 @@ async def test_a_window_moved_later_while_held_is_held_on_into_its_new_slots(
         await release_lands(day, t("19:29:05"))
     assert day.owners == OWNERS
     assert day.writes == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a clean stop says `offline`, and the controller ends a dispatch hold on an offline "
+    "tariff at the next boundary, which in a slot's last minute is at once: the hold is "
+    "released and placed again seconds later (two writes). Trusting the last list by its "
+    "`fetched` age alone would keep it; that changes a documented rule, so it is left to a "
+    "decision",
+)
+async def test_a_tariff_bridge_restarted_in_a_slots_last_minute_keeps_the_hold(
+    own_broker: Broker, tmp_path: Path
+) -> None:
+    """Restarted at 18:29:20, within the minute before the boundary a hold would end at, with
+    windows read four minutes before."""
+    t = on(WINTER)
+    async with dispatch_day(own_broker, tmp_path, t("17:05"), **DISPATCH_ONLY) as day:
+        day.plan((t("18:00"), t("20:00")))
+        await nothing_held(day, t("17:10"), polled=True)
+        await nothing_held(day, t("17:50"), polled=True)
+        charge(day)
+        await hold_lands(day, t("18:00:05"))
+        await still_held(day, t("18:25:45"), polled=True)
+        await still_held(day, t("18:29:20"))
+        mark = day.obs.mark()
+        await day.restart("kraken")
+        state = await still_held(day, t("18:29:40"))
+        assert day.sent(mark).count(False) == 0
+        assert until(state) == t("20:00")
+        finish(day)
+        await still_held(day, t("18:40"))
+        await release_lands(day, t("18:59:05"))
+    assert day.owners == OWNERS
+    assert day.writes == 2
