@@ -142,6 +142,17 @@ def test_a_window_cut_short_follows_its_new_end() -> None:
     assert run(w, hm(17, 50), hm(21, 30)) == [(hm(18), hm(19) - LEAD)]
 
 
+def test_a_window_moved_later_while_held_is_held_on_into_its_new_slots() -> None:
+    """Moved from 18:00-19:00 to 18:30-19:30 at 18:10: the hold runs to 18:30 and on into the
+    window starting there, rather than ending at 18:29 and starting again at 18:30."""
+
+    def windows(now: datetime) -> list[DispatchWindow]:
+        return [smart(hm(18), hm(19)) if now < hm(18, 10) else smart(hm(18, 30), hm(19, 30))]
+
+    w = world(windows, between(hm(17), hm(19, 10)))
+    assert run(w, hm(17, 50), hm(20)) == [(hm(18), hm(19, 30) - LEAD)]
+
+
 def test_a_window_that_appears_after_its_start_is_acted_on_at_once() -> None:
     def windows(now: datetime) -> list[DispatchWindow]:
         return [smart(hm(18), hm(19))] if now >= hm(18, 12) else []

@@ -206,3 +206,42 @@ async def test_a_bad_command_is_rejected_and_nothing_is_called(
     assert answer.json["kind"] == "rejected"
     assert rig.fake.count() == calls
     assert WAIT  # the observer waited for the answer, not a timer
+
+
+async def test_a_restart_over_fresh_windows_stays_online_before_its_first_poll(
+    own_broker: Broker, fake: FakeKraken, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Restarted in the quiet minutes, the bridge may not call Kraken for a while; the
+    windows it stored two minutes ago still hold, so it says `online` at once (a tariff
+    `offline` ends the controller's dispatch hold). Over 35 minutes old, they do not."""
+    clock.current = START
+    account(fake).planned = [FakeDispatch(at(33), at(93))]
+
+    @contextlib.asynccontextmanager
+    async def bridge() -> AsyncIterator[None]:
+        bus = Bus(bus_settings(own_broker, "kraken", heartbeat=3600.0), "kraken")
+        kraken = KrakenBridge(bus, settings(fake, tmp_path / "state"), clock, jitter=lambda: 0.0)
+        try:
+            async with running(bus.run()), running(kraken.run()):
+                yield
+        finally:
+            await kraken.close()
+
+    async with observer(own_broker) as obs:
+        async with bridge():
+            await obs.wait_for(AVAILABILITY, lambda m: m.text == "online")
+            mark = obs.mark()
+        clock.advance(2.5 * 60)  # 09:29:30: no call before 09:31
+        calls = fake.count()
+        async with bridge():
+            state = await obs.wait_for(STATE, lambda m: m.json["ts"] == "2026-06-10T09:29:30Z")
+            said = [m.text for m in obs.messages[mark:] if m.topic == AVAILABILITY]
+            assert said == ["offline", "online"]  # the stop, then the restart at once
+            assert len(TariffState.model_validate_json(state.payload).windows) == 1
+            assert fake.count() == calls
+            mark = obs.mark()
+        clock.advance(40 * 60)  # 10:09:30: the windows were read 42 minutes ago
+        async with bridge():
+            await obs.wait_for(AVAILABILITY, lambda m: m.text == "online", after=mark)
+            said = [m.text for m in obs.messages[mark:] if m.topic == AVAILABILITY]
+    assert said[:2] == ["offline", "offline"]  # the stop, and not trusted until read again

@@ -138,6 +138,12 @@ def running(
     return None, None, "no window running"
 
 
+def _smart_at(tariff: TariffState, t: datetime) -> DispatchWindow | None:
+    return next(
+        (w for w in tariff.windows if w.kind is DispatchKind.SMART and w.start <= t < w.end), None
+    )
+
+
 def _why_not_listed(tariff: TariffState) -> str:
     return "the planned list failed" if tariff.source is None else "no planned window now"
 
@@ -183,6 +189,13 @@ def step(
     if inputs.car_drawing and ends_here and until + SLOT <= cap:
         m = memory.model_copy(update={"until": until + SLOT, "extended": True})
         return m, _holding(s, m, f"window ends at {_local(s, until)}, {car}: one slot more")
+    # a window (one moved later, say) runs from this boundary: held on into it, since a
+    # release now and a hold at the boundary would write the battery twice for a minute
+    after = None if tariff is None else _smart_at(tariff, until)
+    if inputs.car_drawing and after is not None and min(after.end, cap) > until:
+        m = memory.model_copy(update={"until": min(after.end, cap), "extended": False})
+        span = f"{_local(s, after.start)}-{_local(s, after.end)}"
+        return m, _holding(s, m, f"smart window {span} runs from {_local(s, until)}; {car}")
     return DispatchMemory(), DispatchDecision(
         False, f"released at {_local(s, until)}: {why}; {car}"
     )

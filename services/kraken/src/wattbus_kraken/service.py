@@ -137,7 +137,14 @@ class KrakenBridge:
     # --- the loop ----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        await self.bus.publish(self.bus.availability_topic, OFFLINE, retain=True)
+        # A restart keeps the store: windows read minutes ago are as good as before it, and
+        # the first poll may wait minutes (the hourly budget, the quiet minutes around :00
+        # and :30). Saying `offline` until then would end a dispatch hold for nothing.
+        now = self.clock.now()
+        self.available = self.fetched is not None and now - self.fetched < STALE_AFTER
+        await self.bus.publish(
+            self.bus.availability_topic, ONLINE if self.available else OFFLINE, retain=True
+        )
         # the first poll's events (its notices, a refused login said only once) are not
         # retained: sent before the broker is reached, they would be lost
         await self.bus.connected.wait()
