@@ -246,3 +246,14 @@ def test_the_hold_is_steady_while_it_lasts() -> None:
         now += timedelta(seconds=1)
     changes = sum(1 for a, b in itertools.pairwise(decisions) if a.hold != b.hold)
     assert changes == 2
+
+
+def test_a_tariff_bridge_offline_for_a_moment_does_not_end_a_hold_under_way() -> None:
+    """A bridge that restarts says `offline` first; its last list, read minutes ago, still
+    says what runs now. No new hold is placed on it, but one under way keeps to it."""
+    fresh = tariff(hm(18), smart(hm(18), hm(19)))
+    m, d = step(S, DispatchInputs(fresh, True, True, "charger zappi"), DispatchMemory(), hm(18))
+    assert d.hold
+    offline = DispatchInputs(fresh, False, True, "charger zappi")
+    m, d = step(S, offline, m, hm(18, 29, 30))
+    assert d.hold and m.until == hm(19)

@@ -505,14 +505,6 @@ async def test_a_window_moved_later_while_held_is_held_on_into_its_new_slots(
     assert day.writes == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a clean stop says `offline`, and the controller ends a dispatch hold on an offline "
-    "tariff at the next boundary, which in a slot's last minute is at once: the hold is "
-    "released and placed again seconds later (two writes). Trusting the last list by its "
-    "`fetched` age alone would keep it; that changes a documented rule, so it is left to a "
-    "decision",
-)
 async def test_a_tariff_bridge_restarted_in_a_slots_last_minute_keeps_the_hold(
     own_broker: Broker, tmp_path: Path
 ) -> None:

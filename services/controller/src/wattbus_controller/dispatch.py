@@ -107,17 +107,20 @@ def _local(s: DispatchSettings, t: datetime) -> str:
 
 
 def usable_tariff(
-    s: DispatchSettings, inputs: DispatchInputs, now: datetime
+    s: DispatchSettings, inputs: DispatchInputs, now: datetime, holding: bool
 ) -> tuple[TariffState | None, str | None]:
-    """The tariff's state when it tells about now, else why not."""
+    """The tariff's state when it tells about now, else why not. An `offline` bridge places
+    no new hold; a hold under way keeps to its last list while that is fresh, since a bridge
+    that restarts says `offline` for a moment, and ending the hold for that would write the
+    battery twice for nothing."""
     t = inputs.tariff
-    if inputs.tariff_online is False:
-        return None, f"tariff {s.tariff} offline"
     if t is None:
         return None, f"tariff {s.tariff} unknown"
     read = t.fetched or t.ts
     if (now - read).total_seconds() > s.stale_after:
         return None, f"tariff {s.tariff} list not read for over {s.stale_after / 60:g} min"
+    if inputs.tariff_online is False and not holding:
+        return None, f"tariff {s.tariff} offline"
     return t, None
 
 
@@ -154,7 +157,7 @@ def step(
     if in_cheap_hours(s, now):
         hours = f"{s.cheap_start:%H:%M}-{s.cheap_end:%H:%M}"
         return DispatchMemory(), DispatchDecision(False, f"cheap-rate hours {hours}: not acting")
-    tariff, unusable = usable_tariff(s, inputs, now)
+    tariff, unusable = usable_tariff(s, inputs, now, holding=memory.until is not None)
     window, sign, why = (None, None, unusable or "") if tariff is None else running(s, tariff, now)
     car = inputs.car_signal if inputs.car_drawing else f"car not drawing ({inputs.car_signal})"
     backed = window is not None and sign is not None and inputs.car_drawing

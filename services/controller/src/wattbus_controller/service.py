@@ -278,7 +278,7 @@ class Controller:
             return self.memory.invites, []
         car = decision.guard
         inputs = DispatchInputs(self.tariff, self.tariff_online, car.charging, car.reason)
-        tariff, _ = usable_tariff(s, inputs, now)
+        tariff, _ = usable_tariff(s, inputs, now, holding=False)
         charger = self.charger
         power = charger.power if charger is not None and charger.charging else None
         return invites.plan(s.tariff, hold, tariff, power, self.memory.invites, now)
