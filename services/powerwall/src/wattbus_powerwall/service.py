@@ -14,8 +14,8 @@ from wattbus.bridge import Bridge, Outbox
 from wattbus.bus import Bus
 from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, Entity
-from wattbus.hold import HoldError, RefusedError, Release
-from wattbus.models import BatteryState, utcnow
+from wattbus.hold import HoldError, upkeep
+from wattbus.models import BatteryState, HoldRoute, utcnow
 from wattbus.service import ServiceSpec
 from wattbus.settings import BusSettings
 
@@ -29,7 +29,6 @@ from wattbus_powerwall.settings import PowerwallSettings
 log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "Tesla Powerwall"
-REFUSALS = (RefusedError, hold.NotAppliedError)  # the gateway answered, and said no
 
 Holder = hold.Holder[Settings, Saved]
 
@@ -83,29 +82,19 @@ class PowerwallDevice:
         )
 
     async def read(self, now: datetime) -> BatteryState:
-        """One reading, after the hold's upkeep. A gateway that refuses or ignores a write
-        answered: it is reachable, so its state is still read and published; only one that
-        does not answer fails the poll (and shows offline)."""
+        """One reading, after the hold's upkeep (`wattbus.hold.upkeep.poll`)."""
         if self._status is None:  # once: who it is does not change while it runs
             self._status = await self.gateway.status()
             self._site_name = await self.gateway.site_name()
-        try:
-            await self.holder.expire(now)
-        except REFUSALS as err:
-            log.error("%s: restore not applied, retrying next poll: %s", self.device_id, err)
-        reading = await self.gateway.read()
-        try:
-            if await self.holder.keep(reading.settings):  # a reboot may have dropped it
-                reading = await self.gateway.read()
-        except REFUSALS as err:
-            log.error("%s: re-applying the hold failed: %s", self.device_id, err)
+        reading = await upkeep.poll(
+            self.holder, self.gateway.read, lambda r: r.settings, now, self.device_id
+        )
         return self.holder.annotate(reading.battery_state(now))
 
     async def apply(self, command: PowerwallCommand, now: datetime) -> str:
         """In this order: release, the owner's settings (deferred to the release while
         held), hold."""
-        if command.lease is not None and command.hold is not True:
-            raise CommandError("lease goes with hold: true")
+        upkeep.check_lease(command.hold, command.lease)
         top = self.gateway.max_reserve
         if command.reserve is not None and command.reserve > top:
             raise CommandError(
@@ -114,10 +103,7 @@ class PowerwallDevice:
             )
         notes = []
         if command.hold is False:
-            saved = self.holder.saved
-            released = await self.holder.release(now)
-            restored = f" {saved.describe()}" if saved and released is Release.RESTORED else ""
-            notes.append(f"release: {released}{restored}")
+            notes.append(await upkeep.release(self.holder, now))
         owners: hold.Settings = {}
         if command.operation is not None:
             owners["operation"] = command.operation
@@ -128,10 +114,10 @@ class PowerwallDevice:
             notes.append(f"{hold.describe(owners, self.holder.port.specs)}: {done}")
         if command.hold is True:
             route = await self._hold(command.lease or self.default_lease, now)
-            notes.append(f"held via {route} until {self.holder.expires:%H:%M:%S}")
+            notes.append(upkeep.held(self.holder, route))
         return "; ".join(notes)
 
-    async def _hold(self, lease: float, now: datetime) -> str:
+    async def _hold(self, lease: float, now: datetime) -> HoldRoute:
         """The hold, with the gateway's own refusal as the reason when it would not take the
         held settings: the owner learns which route can write, not only that it failed."""
         port = self.holder.port

@@ -10,15 +10,14 @@ from datetime import datetime
 
 from wattbus.bridge import Bridge, Outbox
 from wattbus.bus import Bus
-from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, Entity
-from wattbus.hold import HoldError, NotAppliedError, Release
+from wattbus.hold import HoldError, upkeep
 from wattbus.models import BatteryCommand, BatteryState, utcnow
 from wattbus.service import ServiceSpec
 from wattbus.settings import BusSettings
 
 from wattbus_zendure.client import SolarFlow
-from wattbus_zendure.exceptions import DeviceRefusedError, ZendureError
+from wattbus_zendure.exceptions import ZendureError
 from wattbus_zendure.hold import USER_MIN_SOC_MAX, Holder
 from wattbus_zendure.models import MAX_OUTPUT_LIMIT, Properties, product_name
 from wattbus_zendure.settings import ZendureSettings
@@ -47,7 +46,6 @@ ENTITIES = (
 
 
 PRIOR_MAX_AGE = 5.0  # s: a poll younger than this may stand for the settings a hold saves
-REFUSALS = (DeviceRefusedError, NotAppliedError)  # the device answered, and said no
 
 
 class ZendureDevice:
@@ -79,19 +77,10 @@ class ZendureDevice:
         )
 
     async def read(self, now: datetime) -> BatteryState:
-        """One report, after the hold's upkeep. A device that refuses or ignores a write
-        answered: it is reachable, so its state is still read and published; only a
-        device that does not answer fails the poll (and shows offline)."""
-        try:
-            await self.holder.expire(now)
-        except REFUSALS as err:
-            log.error("%s: restore not applied, retrying next poll: %s", self.device_id, err)
-        report = await self.flow.report()
-        try:
-            if await self.holder.keep(report.properties):
-                report = await self.flow.report()
-        except REFUSALS as err:
-            log.error("%s: re-applying the hold failed: %s", self.device_id, err)
+        """One report, after the hold's upkeep (`wattbus.hold.upkeep.poll`)."""
+        report = await upkeep.poll(
+            self.holder, self.flow.report, lambda r: r.properties, now, self.device_id
+        )
         self.product = report.product or self.product
         self.polled = (now, report.properties)
         return self.holder.annotate(report.battery_state(now))
@@ -105,17 +94,13 @@ class ZendureDevice:
         return self.polled[1]
 
     async def apply(self, command: BatteryCommand, now: datetime) -> str:
-        if command.lease is not None and command.hold is not True:
-            raise CommandError("lease goes with hold: true")
+        upkeep.check_lease(command.hold, command.lease)
         writes_first = command.hold is False or command.min_soc is not None
         known = None if writes_first or command.output_limit is not None else self._fresh_poll(now)
         self.polled = None
         notes = []
         if command.hold is False:
-            saved = self.holder.saved
-            released = await self.holder.release(now)
-            restored = f" {saved.describe()}" if saved and released is Release.RESTORED else ""
-            notes.append(f"release: {released}{restored}")
+            notes.append(await upkeep.release(self.holder, now))
         if command.min_soc is not None:
             done = await self.holder.set_min_soc(command.min_soc, now)
             notes.append(f"min_soc {command.min_soc:g} %: {done}")
@@ -124,7 +109,7 @@ class ZendureDevice:
             notes.append(f"output_limit {command.output_limit:g} W: {done}")
         if command.hold is True:
             route = await self.holder.hold(command.lease or self.default_lease, now, known=known)
-            notes.append(f"held via {route} until {self.holder.expires:%H:%M:%S}")
+            notes.append(upkeep.held(self.holder, route))
         return "; ".join(notes)
 
 
