@@ -36,6 +36,8 @@ async def test_a_reading_arrives_in_wattbus_units_and_signs(
     assert (battery.soc, battery.power, battery.pv_power) == (60.0, -2000.0, 500.0)
     assert (battery.site_power, battery.load_power) == (0.0, 2500.0)
     assert (battery.reserve, battery.operation) == (20.0, "self_consumption")
+    # the EV guard's house power adds what it gives the home: a car it covers still shows
+    assert (battery.output_home_power, battery.grid_input_power) == (2000.0, 0.0)
     assert (await gateway.status()).din == state.din
     assert await gateway.site_name() == "My Home"
 

@@ -77,6 +77,7 @@ async def test_a_poll_publishes_the_gateways_state_online(
         await obs.wait_for(AVAILABILITY, lambda m: m.text == "online")
     assert state.json == {
         "ts": "2026-12-01T18:00:00Z", "soc": 60.0, "power": -1500.0, "pv_power": 0.0,
+        "output_home_power": 1500.0, "grid_input_power": 0.0,
         "site_power": 0.0, "load_power": 1500.0, "reserve": 20.0,
         "operation": "self_consumption", "hold": False,
     }  # fmt: skip

@@ -51,7 +51,10 @@ def test_a_reading_is_a_battery_state_in_wattbus_units_and_signs() -> None:
     assert state.model_dump(exclude_none=True) == {
         "ts": NOW, "soc": 60.0, "power": -1200.0, "pv_power": 300.0, "site_power": 500.0,
         "load_power": 2000.0, "reserve": 100.0, "operation": "backup", "hold": False,
+        "output_home_power": 1200.0, "grid_input_power": 0.0,
     }  # fmt: skip
+    charging = reading(battery=-800.0, site=500.0).battery_state(NOW)
+    assert (charging.output_home_power, charging.grid_input_power) == (0.0, 800.0)
 
 
 def test_a_reserve_on_the_raw_scale_reads_as_the_app_shows_it() -> None:

@@ -88,10 +88,16 @@ class Reading:
 
     def battery_state(self, now: datetime) -> BatteryState:
         a = self.aggregates
+        power = battery_power(a.battery.instant_power)
         return BatteryState(
             ts=now,
             soc=round(app_percent(self.soe.percentage), 1),
-            power=battery_power(a.battery.instant_power),
+            power=power,
+            # the Powerwall is AC-coupled: what it gives goes to the home, what it takes comes
+            # from the home's AC. The EV guard adds the one and takes off the other, so a
+            # Powerwall covering the car cannot hide it from the house power.
+            output_home_power=max(-power, 0.0),
+            grid_input_power=max(power, 0.0),
             pv_power=a.solar.instant_power,
             site_power=a.site.instant_power,
             load_power=a.load.instant_power,
