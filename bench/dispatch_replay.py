@@ -136,21 +136,25 @@ def seconds() -> list[datetime]:
     return [START + timedelta(seconds=i) for i in range(int((END - START).total_seconds()))]
 
 
-def settings(with_guard: bool) -> core.CoreSettings:
+def settings(with_guard: bool, lead: float) -> core.CoreSettings:
     return core.CoreSettings(
         mode=ControllerMode.AUTO,
         batteries=(BATTERY,),
         guard=ev_guard.GuardSettings(charger=CHARGER),
-        dispatch=dispatch.DispatchSettings(tariff=TARIFF, batteries=(BATTERY,)),
+        dispatch=dispatch.DispatchSettings(tariff=TARIFF, batteries=(BATTERY,), release_lead=lead),
         guard_batteries=None if with_guard else (),
     )
 
 
-def wattbus(day: Day, seed: int, delay: float, with_guard: bool) -> Result:
+def wattbus(
+    day: Day, seed: int, delay: float, with_guard: bool, lead: float = dispatch.RELEASE_LEAD
+) -> Result:
+    """`lead`: the s before a slot boundary a dispatch hold ends (the controller's
+    `WATTBUS_CONTROLLER_DISPATCH_RELEASE_LEAD`)."""
     rng = random.Random(seed)
     zappi_phase = rng.randrange(ZAPPI_EVERY)
     poll_at = START + timedelta(seconds=rng.uniform(0, 180))  # when the kraken bridge started
-    s = settings(with_guard)
+    s = settings(with_guard, lead)
     pw, meter = Powerwall(delay), Meter(day)
     memories = core.Memories(ev_guard.GuardMemory(), dispatch.DispatchMemory())
     charger: ChargerState | None = None

@@ -101,9 +101,10 @@ def totals(results: list[Result], day: Day) -> list[str]:
     lines = [
         "## Totals",
         "",
-        f"Wh the Powerwall gave the car while it charged in a cheap stretch ({spans}; W3 was",
-        "withdrawn at 19:20, and its slot is still billed cheap; W5 counts to midnight, where",
-        "the fixed cheap hours begin): its discharge beyond the house's own use.",
+        "Wh the Powerwall gave the car while it charged in a cheap stretch, its discharge",
+        "beyond the house's own use. The stretches:",
+        f"{spans}. W3 was withdrawn at 19:20, and its slot is still billed cheap; W5 counts to",
+        "midnight, where the fixed cheap hours begin.",
         "",
         "| | "
         + " | ".join(names)
@@ -118,7 +119,20 @@ def totals(results: list[Result], day: Day) -> list[str]:
     lines += [
         "",
         "*Writes*: mode and reserve sent together, counted once. *Held outside*: minutes in",
-        "backup while no stretch was cheap (the car charged at the standard rate from the",
-        "grid). `bench/dispatch.py` prints the same figures over several seeds.",
+        "backup while no stretch was cheap (house and car on the grid at the standard rate).",
+        "`bench/dispatch.py` prints the same figures over several seeds.",
+        "",
+        "Where wattbus still lets the battery into the car, by its rules:",
+        "- from the car's start to the next Zappi poll (up to 15 s), plus the write's delay;",
+        "- at the end of a hold: it ends `RELEASE_LEAD` (60 s) before the slot boundary, so",
+        "  with the car still on, the battery covers it for that minute and the delay (W3,",
+        "  where the window was withdrawn; W5, before midnight);",
+        "- a window listed only after it began (W4): dispatch holds on the device's",
+        "  `SMART_CONTROL_IN_PROGRESS` from the kraken bridge's first poll in it, and that",
+        "  bridge makes no request in the minute after :00 or :30.",
+        "",
+        "With the EV guard on the Powerwall too, a charging car holds it in a window or not",
+        "(the boost, W4's first minutes): that is the guard's own job, and its time held",
+        "outside the cheap stretches is that job, not a cost of dispatch.",
     ]
     return lines
