@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import operator
+import functools
+import math
 import statistics
 from collections.abc import Callable
-from typing import Any
 
 from dispatch_day import plan
 from dispatch_live import live
@@ -36,6 +36,15 @@ from wattbus_controller import dispatch
 GOAL = 0.1  # wattbus's Wh into the car / the old tool's
 
 
+def into_car(r: Result, name: str) -> float:
+    return r.into_car[name]
+
+
+def spread(values: list[float], digits: int = 0) -> str:
+    lo, mid, hi = min(values), statistics.median(values), max(values)
+    return f"{lo:.{digits}f} / {mid:.{digits}f} / {hi:.{digits}f}"
+
+
 def replay(seeds: int, delay: float, lead: float) -> None:
     runs: dict[str, list[Result]] = {}
     for seed in range(1, seeds + 1):
@@ -44,32 +53,29 @@ def replay(seeds: int, delay: float, lead: float) -> None:
                   old_tool(day, seed, delay)):  # fmt: skip
             runs.setdefault(r.name, []).append(r)
     names = list(runs)
-    old = runs["old tool"]
+    ours, old = names[:2], runs["old tool"]
     print(f"\n(1) the replay: {seeds} seeds, writes take effect {delay:g} s after they are sent, "
           f"dispatch holds end {lead:g} s before a boundary")  # fmt: skip
-    print("Wh the Powerwall gave the car in each cheap stretch, min / median / max:")
-    head = f"{'':<10}" + "".join(f"{n:>34}" for n in names)
-    print(head)
-    stretches = list(old[0].into_car)
+    print("Wh the Powerwall gave the car in each cheap stretch, min / median / max, and the")
+    print("median of wattbus / old tool (alone: dispatch alone; guard: with the EV guard):")
+    print(f"{'':<10}" + "".join(f"{n:>32}" for n in names) + f"{'alone':>8}{'guard':>8}")
 
-    def spread(values: list[float], digits: int = 0) -> str:
-        lo, mid, hi = min(values), statistics.median(values), max(values)
-        return f"{lo:.{digits}f} / {mid:.{digits}f} / {hi:.{digits}f}"
-
-    def row(label: str, pick: Callable[[Any], float], into_car: bool = False) -> None:
-        def value(r: Result) -> float:
-            return pick(r.into_car) if into_car else pick(r)
-
-        cells = "".join(f"{spread([value(r) for r in runs[n]]):>34}" for n in names)
+    def row(label: str, pick: Callable[[Result], float], ratio: bool = True) -> None:
+        cells = "".join(f"{spread([pick(r) for r in runs[n]]):>32}" for n in names)
+        if ratio:
+            for n in ours:
+                pairs = zip(runs[n], old, strict=True)
+                each = [pick(w) / pick(o) if pick(o) else math.nan for w, o in pairs]
+                cells += f"{statistics.median(each):>8.3f}"
         print(f"{label:<10}{cells}")
 
-    for name in stretches:
-        row(name, operator.itemgetter(name), into_car=True)
+    for name in old[0].into_car:
+        row(name, functools.partial(into_car, name=name))
     row("total", lambda r: r.total)
-    row("writes", lambda r: r.writes)
-    row("held, min", lambda r: r.held_outside)
+    row("writes", lambda r: r.writes, ratio=False)
+    row("held, min", lambda r: r.held_outside, ratio=False)
     print("(held, min: minutes in backup outside the cheap stretches)")
-    for n in names[:2]:
+    for n in ours:
         ratios = [w.total / o.total for w, o in zip(runs[n], old, strict=True)]
         met = sum(1 for r in ratios if r < GOAL)
         verdict = "met" if met == len(ratios) else f"missed, met in {met} of {len(ratios)} seeds"

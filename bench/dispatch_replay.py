@@ -120,7 +120,6 @@ class Meter:
         out = pw.discharge(load + car)
         cheap = self.day.cheap_now(t)
         if cheap is not None:
-            self.into_car[cheap.name] += 0.0
             if car > 0:
                 self.into_car[cheap.name] += max(0.0, out - load) / 3600
         elif pw.held:
