@@ -9,7 +9,7 @@ help:
 	@echo "make demo          the simulated household, live in the terminal (make demo SPEED=20)"
 	@echo "                   a smart-tariff evening: make demo SCENARIO=dispatch"
 	@echo "make test          lint, type check and the whole test suite (real Mosquitto)"
-	@echo "make bench         latency, detection time, memory, reconnect, SmartEVSE feed, myenergi and Kraken API figures"
+	@echo "make bench         latency, detection time, memory, reconnect, SmartEVSE feed, myenergi, Kraken API and dispatch figures"
 	@echo "make broker-users  create the Mosquitto users and passwords for docker compose"
 	@echo "make image-check   build the image and run compose against the simulated devices"
 
@@ -45,6 +45,7 @@ bench: .venv/.synced
 	$(UV) run python bench/smartevse.py --readings 200 --rounds 3
 	$(UV) run python bench/myenergi.py --commands 100
 	$(UV) run python bench/kraken.py
+	$(UV) run python bench/dispatch.py
 
 broker-users:
 	scripts/broker-users
