@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from wattbus.discovery import DeviceInfo, Entity, device_config, removed_components
 from wattbus.models import ControllerCommand
 from wattbus.topics import Topics
-from wattbus_controller.service import ENTITIES as CONTROLLER_ENTITIES
+from wattbus_controller.state import ENTITIES as CONTROLLER_ENTITIES
 
 TOPICS = Topics()
 DEVICE = DeviceInfo("zendure-garage", "Zendure SolarFlow 2400 AC", "Zendure", "solarFlow2400AC")

@@ -13,19 +13,16 @@ from datetime import datetime
 
 from wattbus.bus import Bus
 from wattbus.commands import CommandError, parse_command
-from wattbus.discovery import DeviceInfo, Entity, bounds, device_config
+from wattbus.discovery import DeviceInfo, device_config
 from wattbus.inputs import BusInputs
 from wattbus.models import (
     BatteryState,
     ChargerState,
     ControllerCommand,
-    ControllerMode,
     Event,
     EventKind,
     MeterState,
-    State,
     TariffState,
-    Threshold,
     utcnow,
 )
 from wattbus.service import ServiceSpec
@@ -41,55 +38,17 @@ from wattbus_controller.dispatch import (
     DispatchInputs,
     DispatchMemory,
     DispatchSettings,
-    Sign,
     usable_tariff,
 )
-from wattbus_controller.ev_guard import GuardInputs, GuardSettings, Signal
+from wattbus_controller.ev_guard import GuardInputs, GuardSettings
 from wattbus_controller.holds import Sent, plan
-from wattbus_controller.intents import PolicyView
 from wattbus_controller.invite_sender import RETRY_DELAYS, InviteSender
 from wattbus_controller.notices import notices
-from wattbus_controller.overrides import RUN_TIME, Override, check_notes, describe, overrides
+from wattbus_controller.overrides import RUN_TIME, check_notes, describe, overrides
 from wattbus_controller.settings import ControllerSettings
+from wattbus_controller.state import ENTITIES, ControllerState
 
 log = logging.getLogger(__name__)
-
-
-class ControllerState(State):
-    mode: ControllerMode
-    threshold: float
-    confirm: float
-    release: float
-    ev_charging: bool
-    house_power: float | None
-    signal: Signal  # what the detection went by: the charger, the threshold, or nothing
-    holding: list[str]
-    reason: str
-    meter: str
-    batteries: list[str]
-    charger: str | None = None
-    tariff: str | None = None
-    dispatch_until: datetime | None = None  # the slot boundary a dispatch hold runs to
-    dispatch_sign: Sign | None = None  # what says a dispatch runs: the planned list or the device
-    overrides: dict[str, Override]  # values saved at run time, against the configured ones
-    devices: dict[str, Verdict]  # per battery: what it gets, which policy (or the owner) won, why
-    policies: dict[str, PolicyView]  # per policy: what it wants of each battery, and why
-
-
-ENTITIES = (
-    Entity("ev_charging", "binary_sensor", "EV charging", device_class="battery_charging"),
-    Entity("mode", "select", "Mode", writable=True, options=tuple(m.value for m in ControllerMode)),
-    Entity(
-        "threshold", "number", "EV threshold", unit="W", device_class="power", writable=True,
-        minimum=bounds(Threshold)[0], maximum=bounds(Threshold)[1], step=100, category="config",
-    ),
-    Entity(
-        "house_power", "sensor", "House power", unit="W", device_class="power",
-        state_class="measurement", precision=0,
-    ),
-    Entity("reason", "sensor", "Decision"),
-    Entity("signal", "sensor", "Detection signal", category="diagnostic"),
-)  # fmt: skip
 
 
 class Controller:
