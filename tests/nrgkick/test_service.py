@@ -25,9 +25,11 @@ Rig = tuple[Bridge[ChargerState, NrgkickCommand], Observer]
 
 
 @contextlib.asynccontextmanager
-async def nrgkick_bridge(broker: Broker, fake: FakeNrgkick, **settings: Any) -> AsyncIterator[Rig]:
+async def nrgkick_bridge(
+    broker: Broker, fake: FakeNrgkick, *, discovery: bool = False, **settings: Any
+) -> AsyncIterator[Rig]:
     own = NrgkickSettings.only(host=f"127.0.0.1:{fake.port}", **settings)
-    bus = Bus(bus_settings(broker, "nrgkick"), own.id)
+    bus = Bus(bus_settings(broker, "nrgkick", discovery=discovery), own.id)
     async with open_charger(own) as client:
         bridge = make_bridge(own, bus, client)
         async with observer(broker) as obs, running(bus.run()):
@@ -120,6 +122,17 @@ async def test_phases_switch_and_the_chargers_refusal_is_its_own_words(
     assert (fake.state.phase_count, fake.state.current_set) == (1, 16.0)  # nothing changed
 
 
+async def test_a_write_the_gen2_answers_but_does_not_keep_is_an_error(
+    broker: Broker, fake: FakeNrgkick
+) -> None:
+    async with nrgkick_bridge(broker, fake) as rig:
+        await state_after_poll(rig)
+        fake.faults.lose_writes = True
+        event = await answer(rig, {"current": 10})
+    assert event.json["kind"] == "error"
+    assert "did not take current 10 A (it shows 16.0)" in event.json["reason"]
+
+
 async def test_basic_auth(broker: Broker, fake: FakeNrgkick) -> None:
     fake.state.username, fake.state.password = "admin", "secret"
     async with nrgkick_bridge(broker, fake, username="admin", password="wrong") as rig:
@@ -174,3 +187,35 @@ async def test_a_connect_with_the_wrong_password_is_rejected_on_read_back(
     assert fake.state.current_set == 16.0
     assert phases.json["kind"] == "rejected"
     assert "cannot switch phases" in phases.json["reason"]
+
+
+async def test_home_assistant_gets_the_chargers_entities(broker: Broker, fake: FakeNrgkick) -> None:
+    async with nrgkick_bridge(broker, fake, discovery=True) as (bridge, obs):
+        assert await bridge.poll()
+        config = await obs.wait_for(
+            "homeassistant/device/nrgkick/config",
+            lambda m: (
+                m.json["dev"].get("model") == "NRGKICK Gen2" and "sw_version" in m.json["dev"]
+            ),
+        )
+    cmps = config.json["cmps"]
+    assert (cmps["current"]["p"], cmps["current"]["min"], cmps["current"]["max"]) == (
+        "number", 6, 32)  # fmt: skip
+    assert cmps["current"]["command_topic"] == "wattbus/nrgkick/set/current"
+    assert (cmps["mode"]["p"], cmps["mode"]["options"]) == ("select", ["normal", "pause"])
+    assert cmps["phases"]["command_topic"] == "wattbus/nrgkick/set/phases"
+    assert config.json["dev"]["serial_number"] == fake.state.serial
+    assert config.json["dev"]["sw_version"] == fake.state.firmware
+
+
+async def test_a_connects_phases_are_not_offered_as_a_setting(
+    broker: Broker, fake: FakeNrgkick
+) -> None:
+    async with nrgkick_bridge(broker, fake, discovery=True, **connect_settings(fake)) as rig:
+        assert await rig[0].poll()
+        config = await rig[1].wait_for(
+            "homeassistant/device/nrgkick/config",
+            lambda m: m.json["dev"].get("model") == "NRGKICK + Connect",
+        )
+    assert config.json["cmps"]["phases"]["p"] == "sensor"
+    assert "command_topic" not in config.json["cmps"]["phases"]

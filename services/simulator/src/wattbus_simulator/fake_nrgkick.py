@@ -89,8 +89,8 @@ class NrgkickState:
 class Faults:
     status: int | None = None  # answer every request with this HTTP status
     not_json: bool = False
-    # the Connect takes a PUT but leaves these settings as they were (a write that is lost)
-    drop_put: bool = False
+    # a write is answered as taken but the settings stay as they were (a write that is lost)
+    lose_writes: bool = False
     writes: list[str] = field(default_factory=list)
 
 
@@ -193,10 +193,13 @@ class FakeNrgkick(HttpFake):
         answer: Json = {}
         for key, text in writes.items():
             self.faults.writes.append(f"{key}={text}")
+            before = getattr(s, key)
             error = self._write(key, text)
             if error:
                 return web.json_response({"Response": error})
             answer[key] = getattr(s, key)
+            if self.faults.lose_writes:
+                setattr(s, key, before)
         return web.json_response(answer)
 
     def _write(self, key: str, text: str) -> str | None:
@@ -278,7 +281,7 @@ class FakeNrgkick(HttpFake):
         s = self.state
         self.faults.writes.append(json.dumps(values, sort_keys=True))
         password = values.get("DeviceMetadata", {}).get("Password")
-        if str(password) != s.connect_password or self.faults.drop_put:
+        if str(password) != s.connect_password or self.faults.lose_writes:
             return web.json_response(self._settings_body())  # ignored without a word
         charging = values.get("ChargingStatus", {}).get("Charging")
         if isinstance(charging, bool):
