@@ -151,9 +151,9 @@ class ConnectCharger:
         )
 
 
-def open_charger(settings: NrgkickSettings, base_url: str | None = None) -> Gen2 | Connect:
-    """The client for `settings.api`; `base_url` defaults to `http://<host>`."""
-    url = base_url or f"http://{settings.host}"
+def open_charger(settings: NrgkickSettings) -> Gen2 | Connect:
+    """The client for `settings.api`; both APIs are plain HTTP on the LAN."""
+    url = f"http://{settings.host}"
     if settings.api == "connect":
         assert settings.mac is not None  # the settings require it
         return Connect(url, settings.mac, settings.connect_password)
