@@ -19,7 +19,14 @@ from wattbus_nrgkick.commands import CURRENT_MAX, NrgkickCommand, check, shown
 from wattbus_nrgkick.connect import Connect
 from wattbus_nrgkick.exceptions import NrgkickError, NrgkickRefused
 from wattbus_nrgkick.gen2 import Gen2
-from wattbus_nrgkick.readings import MIN_CURRENT, Gen2Info, connect_state, gen2_info, gen2_state
+from wattbus_nrgkick.readings import (
+    MIN_CURRENT,
+    Gen2Info,
+    connect_state,
+    gen2_info,
+    gen2_state,
+    number,
+)
 from wattbus_nrgkick.settings import NrgkickSettings
 
 MANUFACTURER = "DiniTech"
@@ -74,8 +81,8 @@ class Gen2Charger:
             self.about = gen2_info(await self.client.info())
         values = await self.client.values()
         control = await self.client.control()
-        count = control.get("phase_count")
-        self.phase_count = count if isinstance(count, int) and not isinstance(count, bool) else None
+        count = number(control.get("phase_count"))
+        self.phase_count = int(count) if count in (1, 2, 3) else None  # what `phases` sets
         self.state = gen2_state(self.about, values, control, now)
         return self.state
 
