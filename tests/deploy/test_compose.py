@@ -119,5 +119,13 @@ def test_env_example_lists_every_profile_where_compose_profiles_is_set() -> None
     profiles = {p for svc in COMPOSE["services"].values() for p in svc.get("profiles", [])}
     found = re.search(r"((?:^#.*\n)+)COMPOSE_PROFILES=", ENV_EXAMPLE, re.M)
     assert found, "COMPOSE_PROFILES with its comment"
-    assert profiles == {"shelly", "zendure", "smartevse", "myenergi", "kraken", "powerwall"}
+    assert profiles == {
+        "shelly",
+        "zendure",
+        "smartevse",
+        "myenergi",
+        "kraken",
+        "powerwall",
+        "nrgkick",
+    }
     assert all(re.search(rf"\b{p}\b", found.group(1)) for p in profiles)

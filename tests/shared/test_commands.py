@@ -16,6 +16,7 @@ from wattbus.commands import CommandError, parse_command
 from wattbus.models import BatteryCommand, Command, ControllerCommand
 from wattbus_kraken.service import KrakenCommand
 from wattbus_myenergi.commands import ZappiCommand
+from wattbus_nrgkick.commands import NrgkickCommand
 from wattbus_powerwall.commands import PowerwallCommand
 from wattbus_smartevse.commands import SmartEVSECommand
 
@@ -28,6 +29,7 @@ MODELS: list[type[Command]] = [
     ZappiCommand,
     KrakenCommand,
     PowerwallCommand,
+    NrgkickCommand,
 ]
 # per model: one good value per field, as JSON, for the payloads built below
 GOOD: dict[type[Command], dict[str, object]] = {
@@ -50,6 +52,7 @@ GOOD: dict[type[Command], dict[str, object]] = {
     ZappiCommand: {"mode": "Eco+", "mode_name": "Eco", "boost": 5, "stop_boost": True},
     KrakenCommand: {"refresh": True},
     PowerwallCommand: {"reserve": 30, "operation": "backup", "hold": True, "lease": 120},
+    NrgkickCommand: {"current": 10, "mode": "pause", "phases": 1},
 }
 NUMBER_FIELDS = [
     (model, field)
