@@ -17,6 +17,7 @@ USERS = (
     "grid-meter", "zendure", "controller", "homeassistant", "nodered", "cli", "owner",
     "shelly-grid-meter", "smartevse", "smartevse-garage", "kraken", "powerwall",
     "zappi",  # the myenergi bridge
+    "solaredge-meter", "solaredge-battery",  # the solaredge bridge
 )  # fmt: skip
 START_TIMEOUT = 10.0  # s for mosquitto to accept connections
 
