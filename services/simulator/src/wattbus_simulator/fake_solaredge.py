@@ -102,6 +102,7 @@ class FakeSolarEdge(AsyncClosing):
         self.connections = 0  # accepted in all: one persistent client makes this 1
         self.refuse = False  # answer every read with "device busy"
         self.reads: list[tuple[int, int]] = []  # (address, count) of each request
+        self.power_scale_factors: set[int] = set()  # the meter's, as sent
         self._sfs = itertools.cycle(SCALE_FACTORS)
         self._energy_sfs = itertools.cycle(ENERGY_SCALE_FACTORS)
         self._server: ModbusTcpServer | None = None
@@ -181,6 +182,7 @@ class FakeSolarEdge(AsyncClosing):
         put(40196, _scaled([r.voltage] * 3, -1))
         put(40203, [_int16(-1)])
         msf = _fit([total, *exported], sf)
+        self.power_scale_factors.add(msf)
         put(40206, [*_scaled([total, *exported], msf), _int16(msf)])
         put(40226, _acc32(r.energy_export, esf))
         put(40234, _acc32(r.energy_import, esf))

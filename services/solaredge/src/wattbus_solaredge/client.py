@@ -12,6 +12,7 @@ import logging
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
+from wattbus.closing import AsyncClosing
 
 from wattbus_solaredge.registers import (
     BATTERY_COUNT,
@@ -38,7 +39,7 @@ class SolarEdgeError(Exception):
     right is a `RegisterError`.)"""
 
 
-class SolarEdge:
+class SolarEdge(AsyncClosing):
     def __init__(
         self, host: str, *, port: int = DEFAULT_PORT, unit: int = DEFAULT_UNIT,
         timeout: float = TIMEOUT,
