@@ -3,7 +3,7 @@
 #   docker compose build                       (what compose.yaml uses)
 #   docker buildx build --platform linux/amd64,linux/arm64 -t <registry>/wattbus:<tag> --push .
 # A container runs one service:
-# `wattbus run shelly|zendure|smartevse|myenergi|kraken|powerwall|controller`.
+# `wattbus run shelly|zendure|smartevse|myenergi|kraken|powerwall|solaredge|controller`.
 
 ARG PYTHON_VERSION=3.12
 ARG UV_VERSION=0.13
@@ -22,7 +22,7 @@ WORKDIR /src
 # The services shipped in the image; the simulator (demo and tests) stays out.
 ARG PACKAGES="--package wattbus-shelly --package wattbus-zendure --package wattbus-smartevse \
     --package wattbus-myenergi --package wattbus-kraken --package wattbus-controller \
-    --package wattbus-powerwall"
+    --package wattbus-powerwall --package wattbus-solaredge"
 
 # Dependencies first, from the lock and the workspace's pyproject files only: this layer is
 # rebuilt when the lock changes, not when the sources do. (A new service adds a line here.)
@@ -35,6 +35,7 @@ COPY services/myenergi/pyproject.toml services/myenergi/
 COPY services/kraken/pyproject.toml services/kraken/
 COPY services/controller/pyproject.toml services/controller/
 COPY services/powerwall/pyproject.toml services/powerwall/
+COPY services/solaredge/pyproject.toml services/solaredge/
 COPY services/simulator/pyproject.toml services/simulator/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace ${PACKAGES}
