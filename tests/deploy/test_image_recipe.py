@@ -108,7 +108,10 @@ def test_the_image_holds_the_services_and_not_the_simulator(image_venv: Path) ->
         " u.find_spec('wattbus_simulator') is None, u.find_spec('pytest') is None)"
     )
     out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
-    services = "['controller', 'kraken', 'myenergi', 'powerwall', 'shelly', 'smartevse', 'zendure']"
+    services = (
+        "['controller', 'kraken', 'myenergi', 'powerwall', 'shelly', 'smartevse', 'solaredge',"
+        " 'zendure']"
+    )
     assert out.stdout.strip() == f"{services} True True"
 
 
