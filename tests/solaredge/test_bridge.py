@@ -13,7 +13,7 @@ from wattbus.service import ConfigError
 from wattbus.stopping import run_together
 from wattbus_simulator.fake_solaredge import METER, METER_COUNT, FakeSolarEdge
 from wattbus_solaredge.client import SolarEdge
-from wattbus_solaredge.service import Bridges, bridges
+from wattbus_solaredge.service import Bridges, bridges, serve
 from wattbus_solaredge.settings import SolarEdgeSettings
 
 HOUR = 3600.0  # s: a poll tick that never comes within the test; the test polls by hand
@@ -196,3 +196,34 @@ async def test_the_battery_needs_its_own_login(
 def test_the_meter_and_the_battery_need_their_own_ids() -> None:
     with pytest.raises(ValueError, match="battery_id"):
         SolarEdgeSettings.only(host="127.0.0.1", battery_id=METER_ID)
+
+
+async def test_the_service_publishes_both_devices_and_their_entities(
+    broker: Broker, fake: FakeSolarEdge
+) -> None:
+    s = SolarEdgeSettings.only(
+        host="127.0.0.1", port=fake.port, battery_mqtt_password=f"pw-{BATTERY_ID}"
+    )
+    async with observer(broker) as obs, running(serve(s, bus_settings(broker, METER_ID))):
+        await obs.wait_for(STATE, live)
+        await obs.wait_for(BATTERY_STATE, live)
+        meter = await obs.wait_for(f"homeassistant/device/{METER_ID}/config")
+        battery = await obs.wait_for(f"homeassistant/device/{BATTERY_ID}/config")
+        for device_id in (METER_ID, BATTERY_ID):
+            await obs.wait_for(f"wattbus/{device_id}/availability", lambda m: m.text == "online")
+    assert "power" in meter.json["cmps"] and "soc" in battery.json["cmps"]
+    assert fake.connections == 1
+
+
+async def test_an_unreachable_inverter_is_offline_with_one_error(
+    broker: Broker, pair: Bridges, fake: FakeSolarEdge
+) -> None:
+    meter, _ = pair
+    await fake.close()
+    async with observer(broker) as obs:
+        assert not await meter.poll()
+        assert not await meter.poll()
+        event = await obs.wait_for(f"wattbus/{METER_ID}/event")
+        await obs.wait_for(f"wattbus/{METER_ID}/availability", lambda m: m.text == "offline")
+    assert event.json["kind"] == "error" and "cannot connect" in event.json["reason"]
+    assert len([m for m in obs.messages if m.topic.endswith("/event")]) == 1
