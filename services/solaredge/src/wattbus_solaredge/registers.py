@@ -13,12 +13,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from pymodbus.client.mixin import ModbusClientMixin
 from wattbus.models import BatteryState, MeterState
 
 DataType = ModbusClientMixin.DATATYPE
 convert = ModbusClientMixin.convert_from_registers
+WordOrder = Literal["big", "little"]
 
 # "Not implemented" in SunSpec: read as missing, never as a zero
 NOT_INT16 = 0x8000
@@ -56,8 +58,17 @@ class RegisterError(Exception):
     that the device reports as not implemented."""
 
 
+def _number(
+    words: Sequence[int], data_type: ModbusClientMixin.DATATYPE, word_order: WordOrder = "big"
+) -> float:
+    """pymodbus's own conversion; a numeric type always converts to a number."""
+    value = convert(list(words), data_type, word_order=word_order)
+    assert isinstance(value, int | float)
+    return value
+
+
 def _int16(word: int) -> int | None:
-    return None if word == NOT_INT16 else int(convert([word], DataType.INT16))  # type: ignore[arg-type]
+    return None if word == NOT_INT16 else int(_number([word], DataType.INT16))
 
 
 def _uint16(word: int) -> int | None:
@@ -76,7 +87,7 @@ def _scaled(words: Sequence[int], at: int, sf_at: int) -> float | None:
 def _acc32(words: Sequence[int], at: int, sf_at: int) -> float | None:
     """An accumulator (uint32, high word first) times its scale factor; 0 means not
     implemented, as an energy total never reads zero on a device that has one."""
-    raw = int(convert(list(words[at : at + 2]), DataType.UINT32))  # type: ignore[arg-type]
+    raw = int(_number(words[at : at + 2], DataType.UINT32))
     sf = _int16(words[sf_at])
     if raw == NOT_ACC32 or sf is None:
         return None
@@ -88,7 +99,7 @@ def _float32(words: Sequence[int], at: int) -> float | None:
     pair = list(words[at : at + 2])
     if (pair[1] << 16 | pair[0]) == NOT_FLOAT32:
         return None
-    value = float(convert(pair, DataType.FLOAT32, word_order="little"))  # type: ignore[arg-type]
+    value = _number(pair, DataType.FLOAT32, "little")
     return None if math.isnan(value) or math.isinf(value) else value
 
 
@@ -174,7 +185,7 @@ class Battery:
 def decode_battery(words: Sequence[int]) -> Battery:
     """The block read from `battery_start(n)`."""
     _check(words, BATTERY_COUNT)
-    status = int(convert(list(words[22:24]), DataType.UINT32, word_order="little"))  # type: ignore[arg-type]
+    status = int(_number(words[22:24], DataType.UINT32, "little"))
     return Battery(
         power=_float32(words, 0xE174 - BATTERY_START),
         soc=_float32(words, 0xE184 - BATTERY_START),
