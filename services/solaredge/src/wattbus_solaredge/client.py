@@ -8,7 +8,6 @@ switched off and never races it."""
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
@@ -26,8 +25,6 @@ from wattbus_solaredge.registers import (
     decode_inverter,
     meter_start,
 )
-
-log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 1502  # what SolarEdge sets up; some installers use 502
 DEFAULT_UNIT = 1
