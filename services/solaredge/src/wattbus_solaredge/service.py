@@ -10,6 +10,7 @@ notices on the battery's event topic (an error when it reports a fault)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from wattbus.bridge import Bridge, DeviceEvent, Outbox
@@ -29,6 +30,8 @@ from wattbus_solaredge.registers import (
     decode_meter,
 )
 from wattbus_solaredge.settings import SolarEdgeSettings
+
+log = logging.getLogger(__name__)
 
 FAULT = 7  # the inverter's SunSpec status "fault"
 ERRORS = (SolarEdgeError, RegisterError)
@@ -137,6 +140,10 @@ def bridges(settings: SolarEdgeSettings, bus_settings: BusSettings, client: Sola
 
 
 async def serve(settings: SolarEdgeSettings, bus_settings: BusSettings) -> None:
+    if not log.isEnabledFor(logging.DEBUG):
+        # pymodbus logs each failed request as an ERROR with a hex dump of the last frames, at
+        # every retry; the bridge says once, in words, that the inverter stopped answering
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     client = SolarEdge(settings.host, port=settings.port, unit=settings.unit)
     try:
         meter, battery = bridges(settings, bus_settings, client)
