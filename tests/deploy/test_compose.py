@@ -30,6 +30,7 @@ DEVICE_ID_SETTING = {
     "myenergi": "WATTBUS_MYENERGI_ID",
     "kraken": "WATTBUS_KRAKEN_ID",
     "powerwall": "WATTBUS_POWERWALL_ID",
+    "solaredge": "WATTBUS_SOLAREDGE_METER_ID",  # its battery logs in with its own secret
 }
 
 
@@ -120,12 +121,7 @@ def test_env_example_lists_every_profile_where_compose_profiles_is_set() -> None
     found = re.search(r"((?:^#.*\n)+)COMPOSE_PROFILES=", ENV_EXAMPLE, re.M)
     assert found, "COMPOSE_PROFILES with its comment"
     assert profiles == {
-        "shelly",
-        "zendure",
-        "smartevse",
-        "myenergi",
-        "kraken",
-        "powerwall",
-        "nrgkick",
-    }
+        "shelly", "zendure", "smartevse", "myenergi", "kraken", "powerwall", "nrgkick",
+        "solaredge",
+    }  # fmt: skip
     assert all(re.search(rf"\b{p}\b", found.group(1)) for p in profiles)
