@@ -54,7 +54,7 @@ def test_a_connect_without_a_password_uses_its_factory_one() -> None:
 @pytest.mark.parametrize(
     "values",
     [
-        {"host": "http://192.168.1.60"},
+        {"host": "http://127.0.0.1"},
         {"host": "127.0.0.1", "mac": "AA-BB"},
         {"host": "127.0.0.1", "username": "admin"},  # BasicAuth without its password
         {"host": "127.0.0.1", "poll_interval": 0.5},

@@ -91,7 +91,7 @@ def test_the_local_route_without_a_host_names_the_variable() -> None:
 
 
 def test_the_local_route_without_a_password_names_the_variable() -> None:
-    assert settings_error(host="192.168.1.70").startswith("WATTBUS_POWERWALL_PASSWORD is required")
+    assert settings_error(host="127.0.0.1").startswith("WATTBUS_POWERWALL_PASSWORD is required")
 
 
 def test_the_cloud_route_needs_the_accounts_email_and_no_host() -> None:
@@ -106,7 +106,7 @@ def test_a_host_may_carry_the_gateways_port_but_not_a_scheme() -> None:
     local = PowerwallSettings.only(host="127.0.0.1:8443", password="x")
     assert local.host == "127.0.0.1:8443"
     assert local.interval == 5.0
-    assert "not a URL" in settings_error(host="https://192.168.1.70", password="x")
+    assert "not a URL" in settings_error(host="https://127.0.0.1", password="x")
 
 
 def command(payload: bytes, topic: str = SET) -> PowerwallCommand:
@@ -137,6 +137,6 @@ def test_a_fallback_must_be_what_the_route_takes_and_must_not_look_held() -> Non
     assert settings_error(**remote, fallback_reserve=90).startswith(
         "WATTBUS_POWERWALL_FALLBACK_RESERVE must be at most 80 %"
     )
-    held = {"host": "192.168.1.70", "password": "x", "fallback_operation": "backup"}
+    held = {"host": "127.0.0.1", "password": "x", "fallback_operation": "backup"}
     assert "what a hold looks like" in settings_error(**held, fallback_reserve=100)
     assert PowerwallSettings.only(**held, fallback_reserve=50).fallback_reserve == 50
