@@ -20,6 +20,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    ValidationInfo,
 )
 from pydantic_core import PydanticCustomError
 
@@ -235,15 +236,18 @@ def _json_number(value: object) -> object:
 JsonNumber = BeforeValidator(_json_number)
 
 
-def _only_true(value: bool) -> bool:
-    """`false` would read as "keep them", which is what leaving the field out already does."""
+def _only_true(value: bool, info: ValidationInfo) -> bool:
+    """An action field (`reset`, `refresh`, `stop_boost`): `false` would read as "do not",
+    which is what leaving the field out already says."""
     if value is False:
-        raise ValueError("reset takes only true")
+        raise ValueError(f"{info.field_name} takes only true")
     return value
 
 
+# a field that asks for an action, `true` or absent
+OnlyTrue = Annotated[StrictBool, AfterValidator(_only_true)]
 # `{"reset": true}`: drop what was set at run time, so the settings apply again
-Reset = Annotated[StrictBool, AfterValidator(_only_true)]
+Reset = OnlyTrue
 
 
 class BatteryCommand(Command):

@@ -21,14 +21,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Literal, cast
+from typing import Literal, cast
 
-from pydantic import AfterValidator, StrictBool
 from wattbus.bus import OFFLINE, ONLINE, Bus
 from wattbus.clock import Clock, SystemClock
 from wattbus.commands import CommandError, parse_command
 from wattbus.discovery import DeviceInfo, removed_components
-from wattbus.models import Command, DispatchKind, Event, EventKind, TariffState
+from wattbus.models import Command, DispatchKind, Event, EventKind, OnlyTrue, TariffState
 from wattbus.service import ServiceSpec
 from wattbus.settings import BusSettings
 from wattbus.stopping import run_together
@@ -54,16 +53,10 @@ SUPPLIERS = {"octopus": ("Octopus Energy", "Intelligent Octopus"),
              "eon": ("E.ON Next", "Next Drive Smart")}  # fmt: skip
 
 
-def _only_true(value: bool) -> bool:
-    if value is False:
-        raise ValueError("refresh takes only true")
-    return value
-
-
 class KrakenCommand(Command):
     """`{"refresh": true}`: poll now, if the schedule's rules allow it."""
 
-    refresh: Annotated[StrictBool, AfterValidator(_only_true)] | None = None
+    refresh: OnlyTrue | None = None
 
 
 @dataclass(frozen=True)

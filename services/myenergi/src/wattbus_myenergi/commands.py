@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StrictBool
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 from wattbus.commands import CommandError
-from wattbus.models import Command, JsonNumber
+from wattbus.models import Command, JsonNumber, OnlyTrue
 
 from wattbus_myenergi.models import BOOST_MODES, BUS_MODES, ZappiMode, ZappiStatus
 
@@ -53,20 +53,13 @@ def _whole_kwh(value: float) -> float:
     return value
 
 
-def _only_true(value: bool) -> bool:
-    """`false` would mean "do not stop it", which leaving the field out already says."""
-    if value is False:
-        raise ValueError("stop_boost takes only true")
-    return value
-
-
 class ZappiCommand(Command):
     mode: Annotated[ZappiMode, _one_of(MODE_WORDS)] | None = None
     mode_name: Annotated[ZappiMode, _one_of(NAMES)] | None = None
     boost: (
         Annotated[float, JsonNumber, Field(allow_inf_nan=False), AfterValidator(_whole_kwh)] | None
     ) = Field(None, description="kWh to add now at full power; Eco and Eco+ only")
-    stop_boost: Annotated[StrictBool, AfterValidator(_only_true)] | None = None
+    stop_boost: OnlyTrue | None = None
 
 
 ChangeField = Literal["mode", "boost", "stop_boost"]

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -95,37 +95,36 @@ def output(console: Console, view: View | DispatchView) -> Iterator[Callable[[Li
     yield print_line
 
 
+@contextlib.asynccontextmanager
+async def shown(
+    console: Console, view: View | DispatchView, duration: float | None
+) -> AsyncIterator[tuple[Path, Callable[[Line | None], None]]]:
+    """What both scenarios run in: a state folder (logs and state files), the output, and the
+    demo's duration, which ends it quietly."""
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp)
+        logging.basicConfig(filename=state / "demo.log", level=logging.INFO, force=True)
+        quiet_http_loggers()
+        with contextlib.suppress(TimeoutError), output(console, view) as show:
+            async with asyncio.timeout(duration):
+                yield state, show
+
+
 async def run_demo(
     speed: float, duration: float | None, embedded_broker: bool = False, scenario: str = "home"
 ) -> None:
-    if scenario == "dispatch":
-        await run_dispatch_demo(speed, duration, embedded_broker)
-        return
     console = Console()
     broker = local_broker(embedded=embedded_broker)
+    if scenario == "dispatch":
+        async with broker as (port, kind), dispatch_evening(speed) as evening:
+            evening_view = DispatchView(evening, BrokerAccess(HOST, port, kind))
+            async with shown(console, evening_view, duration) as (state, show):
+                await run_evening(evening, port, state, evening_view, show)
+        return
     async with broker as (port, kind), simulated_home(speed=speed, charger_broker=port) as home:
         view = View(home, BrokerAccess(HOST, port, kind))
-        with tempfile.TemporaryDirectory() as tmp:
-            state = Path(tmp)
-            logging.basicConfig(filename=state / "demo.log", level=logging.INFO, force=True)
-            quiet_http_loggers()
-            with contextlib.suppress(TimeoutError), output(console, view) as show:
-                async with asyncio.timeout(duration):
-                    await run_services(home, port, state, speed, view, show)
-
-
-async def run_dispatch_demo(speed: float, duration: float | None, embedded_broker: bool) -> None:
-    console = Console()
-    broker = local_broker(embedded=embedded_broker)
-    async with broker as (port, kind), dispatch_evening(speed) as evening:
-        view = DispatchView(evening, BrokerAccess(HOST, port, kind))
-        with tempfile.TemporaryDirectory() as tmp:
-            state = Path(tmp)
-            logging.basicConfig(filename=state / "demo.log", level=logging.INFO, force=True)
-            quiet_http_loggers()
-            with contextlib.suppress(TimeoutError), output(console, view) as show:
-                async with asyncio.timeout(duration):
-                    await run_evening(evening, port, state, view, show)
+        async with shown(console, view, duration) as (state, show):
+            await run_services(home, port, state, speed, view, show)
 
 
 SPEEDS = {"home": 10.0, "dispatch": 30.0}  # the default of each: an EV session, an evening
