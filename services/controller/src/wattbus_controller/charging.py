@@ -1,0 +1,449 @@
+"""Charging strategies: what current each tracked charger should offer, and on how many phases.
+
+A pure policy: `step(settings, inputs, memory, now) -> (memory, targets)`. The strategies:
+
+- `off`: no charging;
+- `slow`: the least current now, from anywhere; it moves to `tracked` by itself while the house
+  battery is above `slow_to_tracked_soc` and the sky is clear;
+- `fast`: the most current now;
+- `tracked`: surplus only: starts once the surplus has covered the least current for
+  `start_delay`, stops once it has fallen short for `stop_delay`;
+- `min_pv`: the least current now, more from surplus.
+
+Every strategy stops when the car is full: it takes a fifth of what it is offered, or nothing,
+for `full_after` while plugged in. Only unplugging (or a new strategy) starts again.
+
+Why the control is built as it is, each against a failure other tools' users report:
+- The surplus counts the car's own measured draw, so a change that the car has not followed yet
+  is not taken for new surplus, and a change waits `change_interval` (and a step's worth of
+  difference, with a margin going up): no oscillation around the PV (evcc #8076).
+- The stop wait begins only once the car has had `settle` to take a new current, so a car that
+  ramps up slowly is not stopped for the import of its first seconds (evcc #29816).
+- The phase count is judged on every step from the surplus alone, in pauses too: a charger
+  switched to 1 phase by a cloud goes back to 3 once the sun returns (evcc #21328), and a switch
+  carries the current the surplus gives on the new phases, never the maximum (evcc #7362).
+- Surplus the house battery cannot absorb goes to the car (evcc #21718), see `surplus.py`.
+- The phases in use come from the charger when it reports them (a car on 2 phases, a tripped
+  fuse), so currents are worked out on the phases that really draw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from wattbus.models import BatteryState, ChargerState
+
+from wattbus_controller.clouds import Sky
+from wattbus_controller.surplus import VOLTAGE, Surplus
+
+MIN_CURRENT = 6.0  # A: IEC 61851's least charging current
+START_DELAY = 60.0  # s of surplus before tracking starts a charge
+STOP_DELAY = 180.0  # s of shortfall before it stops one
+SETTLE = 30.0  # s a car gets to follow a start or a new phase count
+CHANGE_INTERVAL = 20.0  # s at least before the current goes up again
+DOWN_INTERVAL = 5.0  # s at least before it goes down: a car's ramp, no more
+UP_MARGIN = 100.0  # W beyond the next step before the current goes up
+PHASE_UP_DELAY = 120.0  # s of three-phase surplus before switching up
+PHASE_DOWN_DELAY = 180.0  # s of too little for three phases before switching down
+PHASE_SWITCH_INTERVAL = 300.0  # s at least between two switches, for the contactor's sake
+FULL_AFTER = 300.0  # s a car takes (almost) nothing before it counts as full
+FULL_SHARE = 0.2  # of the offered power: less than this is "(almost) nothing"
+SLOW_SOC = 80.0  # % of house battery above which slow becomes tracked in a clear sky
+SLOW_BACK = 5.0  # % under it before tracked becomes slow again
+
+
+class Strategy(StrEnum):
+    OFF = "off"
+    SLOW = "slow"
+    FAST = "fast"
+    TRACKED = "tracked"
+    MIN_PV = "min_pv"
+
+
+PhaseChoice = Literal[1, 3, "auto"]  # fixed, or switched by the surplus where the charger can
+
+
+@dataclass(frozen=True)
+class ChargerSettings:
+    strategy: Strategy = Strategy.TRACKED  # what a fresh start uses; `set` changes it at run time
+    phases: PhaseChoice = 3
+    min_current: float = MIN_CURRENT
+    max_current: float = 16.0
+    step: float = 1.0  # A the charger takes its current in
+    voltage: float = VOLTAGE
+
+
+@dataclass(frozen=True)
+class ChargingSettings:
+    chargers: Mapping[str, ChargerSettings]  # in priority order: the first gets surplus first
+    pv_peak: float = 0.0  # W the array gives at most, for cloud detection; 0: no detection
+    start_margin: float = 0.0  # W beyond the least current's power before a start counts
+    stop_margin: float = 0.0  # W of shortfall at the least current that is tolerated
+    start_delay: float = START_DELAY
+    stop_delay: float = STOP_DELAY
+    settle: float = SETTLE
+    change_interval: float = CHANGE_INTERVAL
+    down_interval: float = DOWN_INTERVAL
+    phase_up_delay: float = PHASE_UP_DELAY
+    phase_down_delay: float = PHASE_DOWN_DELAY
+    full_after: float = FULL_AFTER
+    slow_to_tracked_soc: float = SLOW_SOC
+
+
+class Offer(BaseModel):
+    """What the policy last had a charger offer: `current` None is paused."""
+
+    model_config = ConfigDict(frozen=True)
+
+    current: float | None = None
+    phases: int | None = None
+    since: datetime | None = None  # when the current (or the pause) was set
+    phased_at: datetime | None = None  # when the phase count was last switched
+
+
+class ChargerMemory(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    strategy: Strategy | None = None  # set at run time; None: the configured one
+    offer: Offer = Offer()
+    short_since: datetime | None = None  # surplus below the least current (or above, paused)
+    enough_since: datetime | None = None
+    three_since: datetime | None = None  # surplus enough for three phases
+    one_since: datetime | None = None  # too little for three phases
+    idle_since: datetime | None = None  # the car takes (almost) nothing of what it is offered
+    full: bool = False
+    tracking: bool = False  # slow moved to tracked by itself
+
+
+class ChargingMemory(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    chargers: dict[str, ChargerMemory] = {}
+    sky: Sky = Sky()
+
+
+@dataclass(frozen=True)
+class ChargingInputs:
+    chargers: Mapping[str, ChargerState | None]  # fresh and online, else None
+    surplus: Surplus | None  # None: no fresh meter
+    sky: Sky
+    battery: BatteryState | None
+
+
+Action = Literal["charge", "pause", "leave"]  # leave: nothing is sent (charger unreachable)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one charger should do now; `phases` None leaves them as they are."""
+
+    action: Action
+    strategy: Strategy
+    reason: str
+    current: float | None = None
+    phases: int | None = None
+
+
+def watts(amps: float, phases: int, voltage: float) -> float:
+    return amps * phases * voltage
+
+
+def amps_for(power: float, phases: int, c: ChargerSettings) -> float:
+    """The most current in the charger's steps that `power` covers on `phases`, which may be
+    under the least current (the caller decides what that means)."""
+    raw = power / (phases * c.voltage)
+    return math.floor(raw / c.step + 1e-9) * c.step
+
+
+def phases_in_use(state: ChargerState, offer: Offer, c: ChargerSettings) -> int:
+    """The phases a current is drawn on: the charger's word while the car charges (a car on two
+    phases), else what was set, else the configured choice."""
+    if state.charging and state.phases is not None:
+        return state.phases
+    if offer.phases is not None:
+        return offer.phases
+    return 3 if c.phases == "auto" else c.phases
+
+
+def _since(flag: bool, since: datetime | None, now: datetime) -> datetime | None:
+    if not flag:
+        return None
+    return since or now
+
+
+def _held(since: datetime | None, now: datetime, delay: float) -> bool:
+    return since is not None and (now - since).total_seconds() >= delay
+
+
+def strategy_of(
+    c: ChargerSettings, m: ChargerMemory, s: ChargingSettings, inputs: ChargingInputs
+) -> tuple[Strategy, bool, str]:
+    """The strategy in force, whether slow runs as tracked, and a word on why."""
+    chosen = m.strategy or c.strategy
+    if chosen is not Strategy.SLOW:
+        return chosen, False, ""
+    soc = inputs.battery.soc if inputs.battery is not None else None
+    clear = not inputs.sky.cloudy
+    if soc is None:
+        return chosen, False, ""
+    level = s.slow_to_tracked_soc
+    if m.tracking:
+        keep = clear and soc >= level - SLOW_BACK
+        why = f"slow as tracked: battery {soc:.0f} %, clear" if keep else ""
+        return (Strategy.TRACKED, True, why) if keep else (chosen, False, "")
+    if clear and soc >= level:
+        return Strategy.TRACKED, True, f"slow as tracked: battery {soc:.0f} % >= {level:.0f} %"
+    return chosen, False, ""
+
+
+@dataclass(frozen=True)
+class _Limits:
+    low: float
+    high: float
+    c: ChargerSettings
+
+    def clamp(self, amps: float) -> float:
+        return min(max(amps, self.low), self.high)
+
+    def least(self, phases: int) -> float:
+        return watts(self.low, phases, self.c.voltage)
+
+
+def _limits(c: ChargerSettings, state: ChargerState) -> _Limits:
+    """The configured range within the charger's own, where it reports one."""
+    low = max(c.min_current, state.min_current or 0.0)
+    high = min(c.max_current, state.max_current or c.max_current)
+    return _Limits(low, max(low, high), c)
+
+
+@dataclass(frozen=True)
+class _Power:
+    """W for one charger: `now` the surplus as measured, `aim` what to charge with (less
+    while cloudy), `keep` what a charge under way may hold on to (with the house battery's
+    help)."""
+
+    now: float
+    aim: float
+    keep: float
+
+    def less(self, used: float) -> _Power:
+        return _Power(self.now - used, self.aim - used, self.keep - used)
+
+
+def _power(inputs: ChargingInputs, peak: float) -> _Power | None:
+    if inputs.surplus is None:
+        return None
+    measured = inputs.surplus.car
+    return _Power(measured, measured - inputs.sky.cut(peak), inputs.surplus.hold)
+
+
+def step(
+    s: ChargingSettings, inputs: ChargingInputs, memory: ChargingMemory, now: datetime
+) -> tuple[ChargingMemory, dict[str, Target]]:
+    """Each charger in priority order; the next one gets the surplus the one before leaves."""
+    power = _power(inputs, s.pv_peak)
+    memories = dict(memory.chargers)
+    targets = {}
+    for cid, c in s.chargers.items():
+        state = inputs.chargers.get(cid)
+        m = memories.get(cid, ChargerMemory())
+        m, target = _one(s, c, inputs, power, m, now, state)
+        memories[cid], targets[cid] = m, target
+        if power is not None and target.current is not None:
+            phases = phases_in_use(state, m.offer, c) if state is not None else 3
+            power = power.less(watts(target.current, phases, c.voltage))
+    return ChargingMemory(chargers=memories, sky=inputs.sky), targets
+
+
+def _one(
+    s: ChargingSettings,
+    c: ChargerSettings,
+    inputs: ChargingInputs,
+    power: _Power | None,
+    m: ChargerMemory,
+    now: datetime,
+    state: ChargerState | None,
+) -> tuple[ChargerMemory, Target]:
+    strategy, tracking, why = strategy_of(c, m, s, inputs)
+    m = m.model_copy(update={"tracking": tracking})
+    if state is None:
+        return m, Target("leave", strategy, "charger unknown, offline or stale: left as it is")
+    if state.plugged is False:
+        m = ChargerMemory(strategy=m.strategy, offer=m.offer)  # a new car starts afresh
+        if strategy in (Strategy.OFF, Strategy.TRACKED):
+            return _pause(m, now, strategy, "no car plugged in")
+    if strategy is Strategy.OFF:
+        return _pause(m, now, strategy, "strategy off")
+    m = _watch_fullness(s, m, state, now)
+    if m.full:
+        return _pause(m, now, strategy, "car full: it took almost nothing for a while")
+    limits = _limits(c, state)
+    if strategy is Strategy.FAST:
+        return _offer(m, now, strategy, limits.high, _fixed_or(c, 3), "fast: the most current")
+    if strategy is Strategy.SLOW:
+        return _offer(m, now, strategy, limits.low, _fixed_or(c, 1), "slow: the least current")
+    if power is None:
+        if strategy is Strategy.MIN_PV:
+            return _offer(m, now, strategy, limits.low, None, "meter silent: the least current")
+        return _pause(m, now, strategy, "meter silent: no surplus known, paused")
+    reason = why or strategy.value
+    if m.offer.current is None and strategy is Strategy.TRACKED:
+        return _maybe_start(s, c, limits, m, power.aim, now, strategy, reason)
+    return _follow(s, c, limits, m, state, power, now, strategy, reason)
+
+
+def _fixed_or(c: ChargerSettings, auto: int) -> int | None:
+    """The phase count to ask for: `auto`'s pick where the charger switches, else none."""
+    return auto if c.phases == "auto" else None
+
+
+def _pause(
+    m: ChargerMemory, now: datetime, strategy: Strategy, why: str
+) -> tuple[ChargerMemory, Target]:
+    offer = m.offer
+    if offer.current is not None:
+        offer = offer.model_copy(update={"current": None, "since": now})
+    return m.model_copy(update={"offer": offer, "short_since": None}), Target(
+        "pause", strategy, why
+    )
+
+
+def _offer(
+    m: ChargerMemory,
+    now: datetime,
+    strategy: Strategy,
+    amps: float,
+    phases: int | None,
+    why: str,
+) -> tuple[ChargerMemory, Target]:
+    o = m.offer
+    update: dict[str, object] = {}
+    if o.current != amps:
+        update |= {"current": amps, "since": now}
+    if phases is not None and o.phases != phases:
+        update |= {"phases": phases, "phased_at": now, "since": now}
+    if update:
+        m = m.model_copy(update={"offer": o.model_copy(update=update)})
+    return m, Target("charge", strategy, f"{why}: {amps:g} A", amps, phases)
+
+
+def _watch_fullness(
+    s: ChargingSettings, m: ChargerMemory, state: ChargerState, now: datetime
+) -> ChargerMemory:
+    """A car offered current that takes (almost) none of it, for long, is full."""
+    o = m.offer
+    if o.current is None or o.since is None or m.full:
+        return m.model_copy(update={"idle_since": None}) if not m.full else m
+    if (now - o.since).total_seconds() < s.settle or state.plugged is False:
+        return m.model_copy(update={"idle_since": None})
+    offered = watts(o.current, o.phases or state.phases or 1, VOLTAGE)
+    drawn = state.power if state.power is not None else (offered if state.charging else 0.0)
+    idle_since = _since(drawn < FULL_SHARE * offered, m.idle_since, now)
+    full = _held(idle_since, now, s.full_after)
+    return m.model_copy(update={"idle_since": idle_since, "full": full})
+
+
+def _start_phases(c: ChargerSettings, limits: _Limits, aim: float, margin: float) -> int:
+    if c.phases != "auto":
+        return c.phases
+    return 3 if aim >= limits.least(3) + margin else 1
+
+
+def _maybe_start(
+    s: ChargingSettings,
+    c: ChargerSettings,
+    limits: _Limits,
+    m: ChargerMemory,
+    aim: float,
+    now: datetime,
+    strategy: Strategy,
+    reason: str,
+) -> tuple[ChargerMemory, Target]:
+    phases = _start_phases(c, limits, aim, s.start_margin)
+    need = limits.least(phases) + s.start_margin
+    enough_since = _since(aim >= need, m.enough_since, now)
+    m = m.model_copy(update={"enough_since": enough_since})
+    if not _held(enough_since, now, s.start_delay):
+        wait = "" if enough_since is None else f" for {s.start_delay:g} s"
+        return _pause(m, now, strategy, f"{reason}: surplus {aim:.0f} W, needs {need:.0f} W{wait}")
+    amps = limits.clamp(amps_for(aim, phases, c))
+    m = m.model_copy(update={"enough_since": None, "short_since": None})
+    asked = phases if c.phases == "auto" else None
+    return _offer(m, now, strategy, amps, asked, f"{reason}: started on {phases} phase(s)")
+
+
+def _follow(
+    s: ChargingSettings,
+    c: ChargerSettings,
+    limits: _Limits,
+    m: ChargerMemory,
+    state: ChargerState,
+    power: _Power,
+    now: datetime,
+    strategy: Strategy,
+    reason: str,
+) -> tuple[ChargerMemory, Target]:
+    """A charge under way (or min+pv, which always charges): follow the surplus on the
+    phases in use, switch phases where allowed, stop tracking after a long shortfall."""
+    o = m.offer
+    aim = power.aim
+    if o.current is None:  # min+pv from a pause: at once, on the phases the surplus gives
+        phases = _start_phases(c, limits, aim, s.start_margin)
+        amps = limits.clamp(amps_for(aim, phases, c))
+        asked = phases if c.phases == "auto" else None
+        return _offer(m, now, strategy, amps, asked, f"{reason}: surplus {aim:.0f} W")
+    phases = phases_in_use(state, o, c)
+    settled = o.since is None or (now - o.since).total_seconds() >= s.settle
+    if strategy is Strategy.TRACKED:
+        short = power.keep < limits.least(phases) - s.stop_margin
+        short_since = _since(short and settled, m.short_since, now)
+        m = m.model_copy(update={"short_since": short_since})
+        if _held(short_since, now, s.stop_delay):
+            why = f"{reason}: surplus {power.now:.0f} W under {limits.least(phases):.0f} W"
+            return _pause(m, now, strategy, f"{why} for {s.stop_delay:g} s: stopped")
+    m, switch = _phase_switch(s, c, limits, m, aim, now)
+    if switch is not None:
+        amps = limits.clamp(amps_for(aim, switch, c))
+        why = f"{reason}: surplus {aim:.0f} W, on {switch} phase(s)"
+        return _offer(m, now, strategy, amps, switch, why)
+    wanted = limits.clamp(amps_for(aim, phases, c))
+    if wanted > o.current:
+        wanted = max(o.current, limits.clamp(amps_for(aim - UP_MARGIN, phases, c)))
+    age = math.inf if o.since is None else (now - o.since).total_seconds()
+    up = wanted >= o.current + c.step - 1e-9 and age >= s.change_interval
+    down = wanted <= o.current - c.step + 1e-9 and age >= s.down_interval
+    current = wanted if up or down else o.current
+    return _offer(m, now, strategy, current, None, f"{reason}: surplus {aim:.0f} W")
+
+
+def _phase_switch(
+    s: ChargingSettings,
+    c: ChargerSettings,
+    limits: _Limits,
+    m: ChargerMemory,
+    aim: float,
+    now: datetime,
+) -> tuple[ChargerMemory, int | None]:
+    """The phase count to switch to now, if any. The timers run on every step, whatever the
+    phase count, so nothing is forgotten across a cloud or a pause."""
+    if c.phases != "auto":
+        return m, None
+    three = aim >= limits.least(3) + s.start_margin
+    m = m.model_copy(update={
+        "three_since": _since(three, m.three_since, now),
+        "one_since": _since(not three, m.one_since, now),
+    })  # fmt: skip
+    o = m.offer
+    if o.phased_at is not None and (now - o.phased_at).total_seconds() < PHASE_SWITCH_INTERVAL:
+        return m, None
+    if o.phases == 1 and _held(m.three_since, now, s.phase_up_delay):
+        return m, 3
+    if o.phases == 3 and _held(m.one_since, now, s.phase_down_delay):
+        return m, 1
+    return m, None

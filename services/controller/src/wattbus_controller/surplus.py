@@ -1,0 +1,82 @@
+"""What the solar panels leave for the car, from what is on the bus.
+
+The grid meter says what the home exports now (grid power < 0), with the car and the house
+battery drawing what they draw. Added back, the car's own draw and the battery's charging give
+the power that would be exported if neither took anything: that is what the car may share
+with the battery. Who gets it first is the owner's home-battery priority:
+
+- below `priority_soc` the battery fills first: the car gets only what the battery cannot
+  absorb (`battery_max_charge`), so surplus beyond the battery's charge power goes to the car,
+  not to the grid;
+- at or above it the car comes first, and the battery may also give the car up to
+  `battery_assist` to ride a short dip without stopping (never to start a charge).
+
+Pure: readings in, watts out. A reading the policy cannot trust (missing or stale) gives no
+surplus at all, never a zero that would look like a cloud.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from wattbus.models import BatteryState, ChargerState, MeterState, State
+
+S = TypeVar("S", bound=State)
+
+VOLTAGE = 230.0  # V per phase, for currents from watts where a charger reports no power
+
+
+@dataclass(frozen=True)
+class BatteryPriority:
+    priority_soc: float = 0.0  # % the battery must reach before the car comes first; 0: car first
+    battery_max_charge: float = 0.0  # W the battery takes at most; beyond it goes to the car
+    battery_assist: float = 0.0  # W the battery may give the car to ride a dip
+
+
+@dataclass(frozen=True)
+class Surplus:
+    """`car`: W the car may have now; `hold`: W it may keep while charging (with the
+    battery's help); `why`: where the figures come from, for the decision's reason."""
+
+    car: float
+    hold: float
+    why: str
+
+
+def fresh(state: S | None, now: datetime, stale_after: float) -> S | None:
+    if state is None or (now - state.ts).total_seconds() > stale_after:
+        return None
+    return state
+
+
+def car_draw(charger: ChargerState, voltage: float = VOLTAGE) -> float:
+    """W the car draws now: the charger's power, else its current on its phases."""
+    if charger.power is not None:
+        return max(charger.power, 0.0)
+    if charger.charging and charger.current is not None:
+        return charger.current * voltage * (charger.phases or 1)
+    return 0.0
+
+
+def surplus(
+    priority: BatteryPriority,
+    meter: MeterState,
+    cars: Iterable[ChargerState],
+    battery: BatteryState | None,
+) -> Surplus:
+    """The car's share of the export, given what every tracked car draws now."""
+    drawn = sum(car_draw(c) for c in cars)
+    free = -meter.power + drawn
+    if battery is None:
+        return Surplus(free, free, f"export {-meter.power:.0f} W + car {drawn:.0f} W")
+    charging = battery.power  # > 0 charging: it would be exported if the battery were full
+    total = free + charging
+    parts = f"export {-meter.power:.0f} W + car {drawn:.0f} W + battery {charging:.0f} W"
+    if battery.soc < priority.priority_soc:
+        car = total - min(max(total, 0.0), priority.battery_max_charge)
+        why = f"{parts}; battery {battery.soc:.0f} % < {priority.priority_soc:.0f} % first"
+        return Surplus(car, car, why)
+    return Surplus(total, total + priority.battery_assist, parts)
