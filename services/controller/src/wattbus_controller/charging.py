@@ -14,11 +14,13 @@ Every strategy stops when the car is full: it takes a fifth of what it is offere
 for `full_after` while plugged in. Only unplugging (or a new strategy) starts again.
 
 Why the control is built as it is, each against a failure other tools' users report:
-- The surplus counts the car's own measured draw, so a change that the car has not followed yet
-  is not taken for new surplus, and a change waits `change_interval` (and a step's worth of
-  difference, with a margin going up): no oscillation around the PV (evcc #8076).
-- The stop wait begins only once the car has had `settle` to take a new current, so a car that
-  ramps up slowly is not stopped for the import of its first seconds (evcc #29816).
+- The surplus counts the car's own draw, so a change the car has not followed yet is not taken
+  for new surplus; the current goes up at most every `change_interval`, with a margin, and down
+  only when the meter (which lags nothing) shows a shortfall. A charger polled seconds behind
+  the meter cannot make the current swing around the PV (evcc #8076).
+- A charger that reports no power (only that it charges) has its car's draw worked out from
+  the current offered, never taken as nothing: nothing would look like a shortfall, stop the
+  charge and loop through the stop delay (evcc #29816).
 - The phase count is judged on every step from the surplus alone, in pauses too: a charger
   switched to 1 phase by a cloud goes back to 3 once the sun returns (evcc #21328), and a switch
   carries the current the surplus gives on the new phases, never the maximum (evcc #7362).
@@ -45,9 +47,8 @@ from wattbus_controller.surplus import VOLTAGE, Surplus
 MIN_CURRENT = 6.0  # A: IEC 61851's least charging current
 START_DELAY = 60.0  # s of surplus before tracking starts a charge
 STOP_DELAY = 180.0  # s of shortfall before it stops one
-SETTLE = 30.0  # s a car gets to follow a start or a new phase count
+SETTLE = 30.0  # s a car gets to take a new charge before it may count as full
 CHANGE_INTERVAL = 20.0  # s at least before the current goes up again
-DOWN_INTERVAL = 5.0  # s at least before it goes down: a car's ramp, no more
 UP_MARGIN = 100.0  # W beyond the next step before the current goes up
 PHASE_UP_DELAY = 120.0  # s of three-phase surplus before switching up
 PHASE_DOWN_DELAY = 180.0  # s of too little for three phases before switching down
@@ -89,7 +90,6 @@ class ChargingSettings:
     stop_delay: float = STOP_DELAY
     settle: float = SETTLE
     change_interval: float = CHANGE_INTERVAL
-    down_interval: float = DOWN_INTERVAL
     phase_up_delay: float = PHASE_UP_DELAY
     phase_down_delay: float = PHASE_DOWN_DELAY
     full_after: float = FULL_AFTER
@@ -104,6 +104,7 @@ class Offer(BaseModel):
     current: float | None = None
     phases: int | None = None
     since: datetime | None = None  # when the current (or the pause) was set
+    started: datetime | None = None  # when the charge began, or its phase count changed
     phased_at: datetime | None = None  # when the phase count was last switched
 
 
@@ -216,10 +217,10 @@ class _Limits:
 
 
 def _limits(c: ChargerSettings, state: ChargerState) -> _Limits:
-    """The configured range within the charger's own, where it reports one."""
-    low = max(c.min_current, state.min_current or 0.0)
-    high = min(c.max_current, state.max_current or c.max_current)
-    return _Limits(low, max(low, high), c)
+    """The configured range within the charger's own, where it reports one, in its steps."""
+    low = math.ceil(max(c.min_current, state.min_current or 0.0) / c.step - 1e-9) * c.step
+    high = math.floor(min(c.max_current, state.max_current or c.max_current) / c.step + 1e-9)
+    return _Limits(low, max(low, high * c.step), c)
 
 
 @dataclass(frozen=True)
@@ -231,16 +232,17 @@ class _Power:
     now: float
     aim: float
     keep: float
+    spare: float  # W over (< 0: short) at the aim, by the meter alone
 
     def less(self, used: float) -> _Power:
-        return _Power(self.now - used, self.aim - used, self.keep - used)
+        return _Power(self.now - used, self.aim - used, self.keep - used, self.spare)
 
 
 def _power(inputs: ChargingInputs, peak: float) -> _Power | None:
     if inputs.surplus is None:
         return None
-    measured = inputs.surplus.car
-    return _Power(measured, measured - inputs.sky.cut(peak), inputs.surplus.hold)
+    measured, cut = inputs.surplus.car, inputs.sky.cut(peak)
+    return _Power(measured, measured - cut, inputs.surplus.hold, inputs.surplus.spare - cut)
 
 
 def step(
@@ -326,8 +328,10 @@ def _offer(
     update: dict[str, object] = {}
     if o.current != amps:
         update |= {"current": amps, "since": now}
+        if o.current is None:
+            update["started"] = now
     if phases is not None and o.phases != phases:
-        update |= {"phases": phases, "phased_at": now, "since": now}
+        update |= {"phases": phases, "phased_at": now, "since": now, "started": now}
     if update:
         m = m.model_copy(update={"offer": o.model_copy(update=update)})
     return m, Target("charge", strategy, f"{why}: {amps:g} A", amps, phases)
@@ -340,7 +344,8 @@ def _watch_fullness(
     o = m.offer
     if o.current is None or o.since is None or m.full:
         return m.model_copy(update={"idle_since": None}) if not m.full else m
-    if (now - o.since).total_seconds() < s.settle or state.plugged is False:
+    begun = o.started or o.since
+    if (now - begun).total_seconds() < s.settle or state.plugged is False:
         return m.model_copy(update={"idle_since": None})
     offered = watts(o.current, o.phases or state.phases or 1, VOLTAGE)
     drawn = state.power if state.power is not None else (offered if state.charging else 0.0)
@@ -399,10 +404,9 @@ def _follow(
         asked = phases if c.phases == "auto" else None
         return _offer(m, now, strategy, amps, asked, f"{reason}: surplus {aim:.0f} W")
     phases = phases_in_use(state, o, c)
-    settled = o.since is None or (now - o.since).total_seconds() >= s.settle
     if strategy is Strategy.TRACKED:
         short = power.keep < limits.least(phases) - s.stop_margin
-        short_since = _since(short and settled, m.short_since, now)
+        short_since = _since(short, m.short_since, now)
         m = m.model_copy(update={"short_since": short_since})
         if _held(short_since, now, s.stop_delay):
             why = f"{reason}: surplus {power.now:.0f} W under {limits.least(phases):.0f} W"
@@ -417,7 +421,9 @@ def _follow(
         wanted = max(o.current, limits.clamp(amps_for(aim - UP_MARGIN, phases, c)))
     age = math.inf if o.since is None else (now - o.since).total_seconds()
     up = wanted >= o.current + c.step - 1e-9 and age >= s.change_interval
-    down = wanted <= o.current - c.step + 1e-9 and age >= s.down_interval
+    # down only on the meter's word, which lags nothing: a charger read seconds behind it
+    # would otherwise make the surplus look short just after each step up
+    down = wanted <= o.current - c.step + 1e-9 and power.spare < 0
     current = wanted if up or down else o.current
     return _offer(m, now, strategy, current, None, f"{reason}: surplus {aim:.0f} W")
 

@@ -1,7 +1,8 @@
 """Cloud detection from the PV signal alone: passing clouds swing the array's output by a large
 share of its peak within minutes, which a clear sky's slow arc never does. The swing over a
 rolling window, against the array's peak power, says cloudy; it must fall well below the mark
-again to say clear, so a broken sky does not flip the verdict each minute.
+again, over at least half a window, to say clear, so a broken sky does not flip the verdict
+each minute.
 
 While it is cloudy the tracking aims lower, by a share of the window's swing: a shadow then
 costs a smaller step down, and less of it is drawn from the grid before the current follows.
@@ -57,4 +58,7 @@ def observe(sky: Sky, pv: float | None, peak: float, now: datetime) -> Sky:
     if peak <= 0 or not kept:
         return Sky(samples=kept)
     swing = Sky(samples=kept).swing(peak)
-    return Sky(samples=kept, cloudy=swing >= CLEAR if sky.cloudy else swing > CLOUDY)
+    if not sky.cloudy:
+        return Sky(samples=kept, cloudy=swing > CLOUDY)
+    seen = (kept[-1].ts - kept[0].ts).total_seconds()
+    return Sky(samples=kept, cloudy=swing >= CLEAR or seen < WINDOW / 2)

@@ -39,10 +39,13 @@ class BatteryPriority:
 @dataclass(frozen=True)
 class Surplus:
     """`car`: W the car may have now; `hold`: W it may keep while charging (with the
-    battery's help); `why`: where the figures come from, for the decision's reason."""
+    battery's help); `spare`: W left over (< 0: short) with the cars drawing what they do,
+    from the meter and the battery alone, so a charger's older reading cannot skew it;
+    `why`: where the figures come from, for the decision's reason."""
 
     car: float
     hold: float
+    spare: float
     why: str
 
 
@@ -53,9 +56,10 @@ def fresh(state: S | None, now: datetime, stale_after: float) -> S | None:
 
 
 def car_draw(charger: ChargerState, voltage: float = VOLTAGE) -> float:
-    """W the car draws now: the charger's power, else its current on its phases."""
-    if charger.power is not None:
-        return max(charger.power, 0.0)
+    """W the car draws now: the charger's power, else (none reported, or a 0 W that its own
+    `charging` contradicts) the current it offers on its phases."""
+    if charger.power is not None and (charger.power > 0 or not charger.charging):
+        return charger.power
     if charger.charging and charger.current is not None:
         return charger.current * voltage * (charger.phases or 1)
     return 0.0
@@ -71,12 +75,13 @@ def surplus(
     drawn = sum(car_draw(c) for c in cars)
     free = -meter.power + drawn
     if battery is None:
-        return Surplus(free, free, f"export {-meter.power:.0f} W + car {drawn:.0f} W")
+        why = f"export {-meter.power:.0f} W + car {drawn:.0f} W"
+        return Surplus(free, free, free - drawn, why)
     charging = battery.power  # > 0 charging: it would be exported if the battery were full
     total = free + charging
     parts = f"export {-meter.power:.0f} W + car {drawn:.0f} W + battery {charging:.0f} W"
     if battery.soc < priority.priority_soc:
         car = total - min(max(total, 0.0), priority.battery_max_charge)
         why = f"{parts}; battery {battery.soc:.0f} % < {priority.priority_soc:.0f} % first"
-        return Surplus(car, car, why)
-    return Surplus(total, total + priority.battery_assist, parts)
+        return Surplus(car, car, car - drawn, why)
+    return Surplus(total, total + priority.battery_assist, total - drawn, parts)

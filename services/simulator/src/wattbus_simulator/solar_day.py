@@ -11,6 +11,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 VOLTAGE = 230.0
 SUNRISE = 6 * 3600.0  # s of the day
@@ -58,6 +59,12 @@ class Clouds:
         return self._from + (self._to - self._from) * ramp
 
 
+class Sun(Protocol):
+    def power(self, t: float) -> float:
+        """W produced at `t` s of the day."""
+        ...
+
+
 @dataclass
 class Array:
     peak: float  # W
@@ -72,16 +79,18 @@ class Array:
 
 @dataclass
 class HouseLoad:
-    """A quiet base with appliances that come and go (kettle, oven, washer), seeded."""
+    """A quiet base with appliances that come and go (kettle, oven, washer), seeded; `events`
+    0 for the base alone."""
 
     seed: int
     base: float = 350.0
+    events: int = 14
     _events: list[tuple[float, float, float]] = field(init=False)  # start, end, W
 
     def __post_init__(self) -> None:
         rng = random.Random(self.seed)
         self._events = []
-        for _ in range(14):
+        for _ in range(self.events):
             start = rng.uniform(SUNRISE, SUNSET)
             watts, minutes = rng.choice(
                 [(2000.0, 3.0), (1800.0, 40.0), (2400.0, 25.0), (800.0, 60.0)]
@@ -95,13 +104,15 @@ class HouseLoad:
 @dataclass
 class Car:
     """Takes what it is offered on the phases it has, reaching a new current after a ramp
-    of a few seconds as a real on-board charger does, and stops when it has `wanted` Wh."""
+    of a few seconds as a real on-board charger does, and stops when it has `wanted` Wh. A
+    new phase count interrupts the charge: it ramps again from nothing."""
 
     wanted: float  # Wh
     phases: int = 3  # the phases its charger can draw on
     ramp: float = 5.0  # s to reach a new current
     energy: float = 0.0
     amps: float = 0.0  # per phase, now
+    on: int = 0  # the phases it was last offered
 
     @property
     def full(self) -> bool:
@@ -110,6 +121,8 @@ class Car:
     def step(self, offered: float | None, phases: int, dt: float) -> float:
         """W drawn over the next `dt` s, given the current offered on `phases`."""
         target = 0.0 if offered is None or self.full else offered
+        if phases != self.on:
+            self.amps, self.on = 0.0, phases
         self.amps += (target - self.amps) * min(1.0, dt / self.ramp)
         if target == 0.0 and self.amps < 0.5:
             self.amps = 0.0
@@ -157,7 +170,7 @@ class Reading:
 
 @dataclass
 class SolarDay:
-    array: Array
+    array: Sun
     load: HouseLoad
     battery: HouseBattery
     car: Car

@@ -79,6 +79,9 @@ class WattbusRules:
     priority: surplus.BatteryPriority = field(default_factory=surplus.BatteryPriority)
     memory: charging.ChargingMemory = field(default_factory=charging.ChargingMemory)
     last: charging.Target | None = None
+    charger_every: float = 0.0  # s between the charger's readings (a polled one lags)
+    measures_power: bool = True  # False: the charger reports no power, only its state
+    _charger: Reading | None = None  # the car as the charger last reported it
 
     def decide(self, seen: Reading, plugged: bool, car_full: bool) -> tuple[float | None, int]:
         now = DAY + timedelta(seconds=seen.t)
@@ -86,9 +89,13 @@ class WattbusRules:
         battery = BatteryState(ts=now, soc=seen.soc, power=seen.battery)
         offer = self.memory.chargers.get(CHARGER, charging.ChargerMemory()).offer
         phases = offer.phases or _fixed(self.settings)
+        if self._charger is None or seen.t - self._charger.t >= self.charger_every:
+            self._charger = seen
+        car = self._charger
         charger = ChargerState(
-            ts=now, charging=seen.car > 0, plugged=plugged, power=seen.car,
-            current=offer.current, phases=seen.car_phases or phases,
+            ts=DAY + timedelta(seconds=car.t), charging=car.car > 0, plugged=plugged,
+            power=car.car if self.measures_power else None,
+            current=offer.current, phases=car.car_phases or phases,
         )  # fmt: skip
         share = surplus.surplus(self.priority, meter, [charger], battery)
         sky = clouds.observe(self.memory.sky, seen.pv, self.settings.pv_peak, now)
