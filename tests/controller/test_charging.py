@@ -12,8 +12,9 @@ from datetime import timedelta
 
 import pytest
 from wattbus.models import BatteryState, ChargerState, MeterState
+from wattbus.models import ChargingStrategy as Strategy
 from wattbus_controller import charging, clouds
-from wattbus_controller.charging import ChargerSettings, ChargingSettings, Strategy
+from wattbus_controller.charging import ChargerSettings, ChargingSettings
 from wattbus_controller.surplus import BatteryPriority, surplus
 from wattbus_simulator.solar_day import Car, HouseBattery, HouseLoad, SolarDay
 from wattbus_simulator.solar_run import CHARGER, DAY, WattbusRules

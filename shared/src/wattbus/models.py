@@ -147,6 +147,26 @@ class ChargerState(State):
     error: str | None = Field(None, description="the charger's own words; None: no error")
 
 
+class ChargingStrategy(StrEnum):
+    """What the controller does with a tracked charger (docs/architecture.md, "Solar")."""
+
+    OFF = "off"  # no charging
+    SLOW = "slow"  # the least current now; tracked by itself once the house battery is full
+    FAST = "fast"  # the most current now
+    TRACKED = "tracked"  # surplus only
+    MIN_PV = "min_pv"  # the least current now, more from surplus
+
+
+class InverterState(State):
+    """A solar inverter. PV power > 0 is producing; what it does not report is None."""
+
+    power: float = Field(description="W, AC output, > 0 producing")
+    dc_power: float | None = Field(None, description="W, DC input from the panels")
+    energy: float | None = Field(None, description="Wh, AC produced in all")
+    status_code: int | None = Field(None, description="its own operating state, as sent")
+    status: str | None = Field(None, description="that state in the maker's words")
+
+
 class DispatchKind(StrEnum):
     """Why a smart tariff runs the car: only `smart` windows are billed at the cheap rate."""
 

@@ -35,11 +35,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from wattbus.models import BatteryState, ChargerState
+from wattbus.models import ChargingStrategy as Strategy
 
 from wattbus_controller.clouds import Sky
 from wattbus_controller.surplus import VOLTAGE, Surplus
@@ -57,14 +57,6 @@ FULL_AFTER = 300.0  # s a car takes (almost) nothing before it counts as full
 FULL_SHARE = 0.2  # of the offered power: less than this is "(almost) nothing"
 SLOW_SOC = 80.0  # % of house battery above which slow becomes tracked in a clear sky
 SLOW_BACK = 5.0  # % under it before tracked becomes slow again
-
-
-class Strategy(StrEnum):
-    OFF = "off"
-    SLOW = "slow"
-    FAST = "fast"
-    TRACKED = "tracked"
-    MIN_PV = "min_pv"
 
 
 PhaseChoice = Literal[1, 3, "auto"]  # fixed, or switched by the surplus where the charger can
