@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from wattbus.models import (
     ChargerState,
+    ChargingStrategy,
     ControllerMode,
     DispatchKind,
     DispatchWindow,
     MeterState,
     TariffState,
 )
-from wattbus_controller.arbiter import OWNER, arbitrate
+from wattbus_controller.arbiter import OWNER, arbitrate, charger_verdicts
+from wattbus_controller.charging import Target
 from wattbus_controller.core import CoreSettings, Inputs, Memories, decide
 from wattbus_controller.dispatch import DispatchMemory, DispatchSettings
 from wattbus_controller.ev_guard import GuardInputs, GuardMemory, GuardSettings
@@ -143,3 +145,25 @@ def test_dispatch_takes_the_chargers_word_as_it_stands_not_after_the_guards_wait
         d.dispatch is not None
         and "car not drawing (charger zappi not charging)" in d.dispatch.reason
     )
+
+
+# --- chargers
+
+
+def _target(strategy: ChargingStrategy = ChargingStrategy.TRACKED) -> Target:
+    return Target("pause", strategy, "tracked: surplus 100 W, needs 4140 W")
+
+
+def test_the_owners_off_leaves_every_charger_alone() -> None:
+    v = charger_verdicts(ControllerMode.OFF, {"nrgkick": _target()}, None)["nrgkick"]
+    assert (v.action, v.winner) == ("leave", "owner")
+
+
+def test_a_smart_window_is_the_suppliers_unless_the_owner_switched_the_charger_off() -> None:
+    v = charger_verdicts(ControllerMode.AUTO, {"a": _target()}, "smart window 01:00-02:00")
+    assert v["a"].winner == "dispatch"
+    assert v["a"].reason.startswith("smart window 01:00-02:00: the supplier charges")
+    off = charger_verdicts(
+        ControllerMode.AUTO, {"a": _target(ChargingStrategy.OFF)}, "smart window"
+    )
+    assert off["a"].winner == "charging"

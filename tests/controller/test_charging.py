@@ -316,14 +316,6 @@ def test_the_chargers_own_range_narrows_the_configured_one() -> None:
     assert targets[CHARGER].current == 8.0
 
 
-def test_a_run_time_strategy_wins_over_the_configured_one() -> None:
-    memory = charging.ChargingMemory(
-        chargers={CHARGER: charging.ChargerMemory(strategy=Strategy.FAST)}
-    )
-    _, targets = charging.step(SETTINGS, _inputs(_charger(), 0.0), memory, DAY)
-    assert (targets[CHARGER].strategy, targets[CHARGER].current) == (Strategy.FAST, 16.0)
-
-
 def test_two_chargers_share_the_surplus_in_their_order() -> None:
     s = ChargingSettings(
         chargers={"a": ChargerSettings(strategy=Strategy.MIN_PV, phases=1),

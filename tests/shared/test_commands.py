@@ -39,6 +39,8 @@ GOOD: dict[type[Command], dict[str, object]] = {
         "threshold": 4000,
         "confirm": 3,
         "release": 120,
+        "strategy": "tracked",
+        "strategies": {"nrgkick": "fast"},
         "reset": True,
     },
     SmartEVSECommand: {

@@ -146,11 +146,14 @@ def _command_id(data: dict[str, Any]) -> str | int | None:
 
 
 def _plain_value(text: str) -> object:
-    """The JSON value a plain payload spells: a number, a boolean, or else the text itself
-    (an enum's option). The model then checks its type, as for a JSON `set`."""
+    """The JSON value a plain payload spells: a number, a boolean, a JSON object (for a field
+    that maps ids to values), or else the text itself (an enum's option). The model then
+    checks its type, as for a JSON `set`."""
     value = text.strip()
     if not value:
         raise CommandError("payload is empty")
+    if value.startswith("{"):
+        return _json_object(value)
     if value.lower() in PLAIN_BOOLEANS:
         return PLAIN_BOOLEANS[value.lower()]
     if PLAIN_NUMBER.fullmatch(value):

@@ -63,6 +63,10 @@ class Entity:
     # the component's id in the device's discovery, if not `key`: a new id for an entity that
     # changes platform, so the old one is removed (see `removed_components`), not left behind
     component_id: str | None = None
+    # for a value inside a map of the state (`strategies['garage']`), read and set through the
+    # JSON `set` topic with a template, as one entity per charger needs
+    value_path: str | None = None
+    command_template: str | None = None
 
     @property
     def id(self) -> str:
@@ -86,7 +90,9 @@ class Entity:
             "default_entity_id": f"{self.platform}.{object_id}",
             "object_id": object_id,
         }
-        if self.platform in ("binary_sensor", "switch"):
+        if self.value_path is not None:
+            c["value_template"] = f"{{{{ value_json.{self.value_path} | default(None) }}}}"
+        elif self.platform in ("binary_sensor", "switch"):
             c["value_template"] = f"{{{{ 'ON' if value_json.{self.key} else 'OFF' }}}}"
         else:
             # a field left out of the state (not measured now) renders `None`, which Home
@@ -105,7 +111,10 @@ class Entity:
         c.update({k: v for k, v in optional.items() if v is not None})
         if self.options:
             c["options"] = list(self.options)
-        if self.writable:
+        if self.command_template is not None:
+            c["command_topic"] = topics.set(device_id)
+            c["command_template"] = self.command_template
+        elif self.writable:
             c["command_topic"] = topics.set_field(device_id, self.key)
         if self.platform == "number":
             c["mode"] = "box"

@@ -295,6 +295,10 @@ class ControllerCommand(Command):
     threshold: Annotated[Threshold, JsonNumber] | None = None
     confirm: Annotated[Confirm, JsonNumber] | None = None
     release: Annotated[Release, JsonNumber] | None = None
+    strategy: ChargingStrategy | None = Field(None, description="for every tracked charger")
+    strategies: (
+        dict[Annotated[str, Field(min_length=1, max_length=64)], ChargingStrategy] | None
+    ) = Field(None, description="per tracked charger, by its id")
     reset: Reset | None = Field(None, description="true drops every value saved at run time")
 
 

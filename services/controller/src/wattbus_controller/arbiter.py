@@ -11,16 +11,25 @@
 
 A policy whose inputs are stale asserts no hold (each policy checks its own inputs' age), so a
 silent meter or tariff can never keep a battery held.
+
+A tracked charger gets one verdict too:
+
+1. The owner's mode `off` leaves every charger alone, as it leaves the batteries.
+2. A strategy the owner set to `off` pauses the charger, whatever else runs.
+3. While the supplier's smart window runs, the supplier charges the car: the charger gets its
+   most current (dispatch), so tracking never pauses a charge the supplier has planned.
+4. Otherwise the charging strategy's target.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
-from wattbus.models import ControllerMode
+from wattbus.models import ChargingStrategy, ControllerMode
 
+from wattbus_controller.charging import Action, Target
 from wattbus_controller.intents import Intent
 
 OWNER = "owner"  # the winner when the owner's mode decides
@@ -81,3 +90,36 @@ def _one(mode: ControllerMode, intents: list[Intent]) -> Verdict:
     if releases.intents:
         return Verdict(hold=False, winner=releases.first().policy, reason=releases.reason())
     return Verdict(hold=None, winner=None, reason="no policy wants anything of it")
+
+
+class ChargerVerdict(BaseModel):
+    """For one tracked charger: what it is told, under which strategy, who decided and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: Action
+    current: float | None
+    phases: int | None
+    strategy: ChargingStrategy
+    winner: str
+    reason: str
+
+
+def charger_verdicts(
+    mode: ControllerMode, targets: Mapping[str, Target], smart: str | None
+) -> dict[str, ChargerVerdict]:
+    """`smart`: why the supplier's window runs now, None if none does. The charging policy has
+    already given the chargers their most current for it (`core`); this says who won."""
+    out = {}
+    for cid, t in targets.items():
+        if mode is ControllerMode.OFF:
+            out[cid] = ChargerVerdict(action="leave", current=None, phases=None,
+                                      strategy=t.strategy, winner=OWNER,
+                                      reason="off: chargers left alone")  # fmt: skip
+            continue
+        winner, reason = "charging", t.reason
+        if smart is not None and t.strategy is not ChargingStrategy.OFF:
+            winner, reason = "dispatch", f"{smart}: the supplier charges; {t.reason}"
+        out[cid] = ChargerVerdict(action=t.action, current=t.current, phases=t.phases,
+                                  strategy=t.strategy, winner=winner, reason=reason)  # fmt: skip
+    return out

@@ -64,7 +64,7 @@ PhaseChoice = Literal[1, 3, "auto"]  # fixed, or switched by the surplus where t
 
 @dataclass(frozen=True)
 class ChargerSettings:
-    strategy: Strategy = Strategy.TRACKED  # what a fresh start uses; `set` changes it at run time
+    strategy: Strategy = Strategy.TRACKED  # the configured one, or the one set at run time
     phases: PhaseChoice = 3
     min_current: float = MIN_CURRENT
     max_current: float = 16.0
@@ -103,7 +103,6 @@ class Offer(BaseModel):
 class ChargerMemory(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    strategy: Strategy | None = None  # set at run time; None: the configured one
     offer: Offer = Offer()
     short_since: datetime | None = None  # surplus below the least current (or above, paused)
     enough_since: datetime | None = None
@@ -178,7 +177,7 @@ def strategy_of(
     c: ChargerSettings, m: ChargerMemory, s: ChargingSettings, inputs: ChargingInputs
 ) -> tuple[Strategy, bool, str]:
     """The strategy in force, whether slow runs as tracked, and a word on why."""
-    chosen = m.strategy or c.strategy
+    chosen = c.strategy
     if chosen is not Strategy.SLOW:
         return chosen, False, ""
     soc = inputs.battery.soc if inputs.battery is not None else None
@@ -269,7 +268,7 @@ def _one(
     if state is None:
         return m, Target("leave", strategy, "charger unknown, offline or stale: left as it is")
     if state.plugged is False:
-        m = ChargerMemory(strategy=m.strategy, offer=m.offer)  # a new car starts afresh
+        m = ChargerMemory(offer=m.offer)  # a new car starts afresh
         if strategy in (Strategy.OFF, Strategy.TRACKED):
             return _pause(m, now, strategy, "no car plugged in")
     if strategy is Strategy.OFF:

@@ -4,14 +4,23 @@ verdicts, so a day of decisions can be replayed with plain values and a fake clo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from wattbus.models import ControllerMode, TariffState
+from wattbus.models import (
+    BatteryState,
+    ChargerState,
+    ChargingStrategy,
+    ControllerMode,
+    InverterState,
+    TariffState,
+)
 
-from wattbus_controller import dispatch, ev_guard
-from wattbus_controller.arbiter import Verdict, arbitrate
+from wattbus_controller import charging, clouds, dispatch, ev_guard
+from wattbus_controller.arbiter import ChargerVerdict, Verdict, arbitrate, charger_verdicts
 from wattbus_controller.intents import Intent, PolicyView, view
+from wattbus_controller.surplus import BatteryPriority, Surplus, fresh, surplus
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,10 @@ class CoreSettings:
     guard: ev_guard.GuardSettings
     dispatch: dispatch.DispatchSettings
     guard_batteries: tuple[str, ...] | None = None  # the batteries the guard holds; None: all
+    charging: charging.ChargingSettings | None = None  # None: no charger tracked
+    priority: BatteryPriority = field(default_factory=BatteryPriority)
+    solar_battery: str | None = None  # whose SoC and power count; None: none
+    pv: tuple[str, ...] = ()  # the inverters; none: the solar battery's own PV input
 
 
 @dataclass(frozen=True)
@@ -28,12 +41,16 @@ class Inputs:
     guard: ev_guard.GuardInputs
     tariff: TariffState | None = None
     tariff_online: bool | None = None
+    chargers: Mapping[str, ChargerState | None] = field(default_factory=dict)  # tracked ones
+    chargers_online: Mapping[str, bool | None] = field(default_factory=dict)
+    inverters: Mapping[str, InverterState | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Memories:
     guard: ev_guard.GuardMemory
     dispatch: dispatch.DispatchMemory
+    charging: charging.ChargingMemory = field(default_factory=charging.ChargingMemory)
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,9 @@ class Decision:
     dispatch: dispatch.DispatchDecision | None  # None: no tariff configured
     verdicts: dict[str, Verdict]
     policies: dict[str, PolicyView]
+    chargers: dict[str, ChargerVerdict] = field(default_factory=dict)
+    surplus: Surplus | None = None
+    cloudy: bool = False
 
     @property
     def reason(self) -> str:
@@ -85,4 +105,71 @@ def decide(
         intents += dispatch_intents
         policies["dispatch"] = view(dispatched.reason, dispatch_intents)
     verdicts = arbitrate(s.mode, s.batteries, intents)
-    return Memories(guard_memory, dispatch_memory), Decision(guard, dispatched, verdicts, policies)
+    charging_memory, share = memory.charging, None
+    chargers: dict[str, ChargerVerdict] = {}
+    if s.charging is not None:
+        smart = _smart_window(s.dispatch, inputs, dispatch_memory, now)
+        charging_memory, chargers, share = _track(s, s.charging, inputs, memory.charging, smart,
+                                                  now)  # fmt: skip
+    return Memories(guard_memory, dispatch_memory, charging_memory), Decision(
+        guard, dispatched, verdicts, policies, chargers, share, charging_memory.sky.cloudy
+    )
+
+
+def _smart_window(
+    s: dispatch.DispatchSettings, inputs: Inputs, memory: dispatch.DispatchMemory, now: datetime
+) -> str | None:
+    """Why a supplier's smart window runs now (it charges the car then), else None."""
+    if s.tariff is None:
+        return None
+    car = dispatch.DispatchInputs(inputs.tariff, inputs.tariff_online, False, "")
+    tariff, _ = dispatch.usable_tariff(s, car, now, holding=memory.until is not None)
+    if tariff is None:
+        return None
+    window, _, why = dispatch.running(s, tariff, now)
+    return why if window is not None else None
+
+
+def _track(
+    s: CoreSettings,
+    cs: charging.ChargingSettings,
+    inputs: Inputs,
+    memory: charging.ChargingMemory,
+    smart: str | None,
+    now: datetime,
+) -> tuple[charging.ChargingMemory, dict[str, ChargerVerdict], Surplus | None]:
+    """The charging policy on fresh inputs; during a smart window the supplier charges the
+    car, so every charger not switched off by its owner gets the most current."""
+    stale = s.guard.stale_after
+    chargers = {
+        cid: fresh(inputs.chargers.get(cid), now, stale)
+        if inputs.chargers_online.get(cid) is not False else None
+        for cid in cs.chargers
+    }  # fmt: skip
+    meter = fresh(inputs.guard.meter, now, stale)
+    battery: BatteryState | None = None
+    if s.solar_battery is not None:
+        battery = fresh(inputs.guard.batteries.get(s.solar_battery), now, stale)
+    cars = [c for c in chargers.values() if c is not None]
+    share = None if meter is None else surplus(s.priority, meter, cars, battery)
+    sky = clouds.observe(memory.sky, _pv(s, inputs, battery, now), cs.pv_peak, now)
+    if smart is not None:
+        cs = replace(cs, chargers={cid: _fast(c) for cid, c in cs.chargers.items()})
+    after, targets = charging.step(cs, charging.ChargingInputs(chargers, share, sky, battery),
+                                   memory, now)  # fmt: skip
+    return after, charger_verdicts(s.mode, targets, smart), share
+
+
+def _fast(c: charging.ChargerSettings) -> charging.ChargerSettings:
+    return c if c.strategy is ChargingStrategy.OFF else replace(c, strategy=ChargingStrategy.FAST)
+
+
+def _pv(
+    s: CoreSettings, inputs: Inputs, battery: BatteryState | None, now: datetime
+) -> float | None:
+    """W the panels give now: the inverters' output, or the house battery's PV input."""
+    if s.pv:
+        found = [fresh(inputs.inverters.get(i), now, s.guard.stale_after) for i in s.pv]
+        readings = [i.power for i in found if i is not None]
+        return sum(readings) if readings else None
+    return None if battery is None else battery.pv_power

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from wattbus.models import ControllerCommand, ControllerMode
+from wattbus.models import ChargingStrategy, ControllerCommand, ControllerMode
 
+from wattbus_controller.charging import ChargingMemory
 from wattbus_controller.dispatch import DispatchMemory
 from wattbus_controller.ev_guard import GuardMemory
 from wattbus_controller.invites import Invite
@@ -26,6 +27,7 @@ class Memory(BaseModel):
 
     guard: GuardMemory = GuardMemory()
     dispatch: DispatchMemory = DispatchMemory()
+    charging: ChargingMemory = ChargingMemory()
     invites: dict[str, Invite] = Field(default_factory=dict)  # by UID: a restart resends none
     asserted: frozenset[str] = frozenset()  # batteries the controller holds (and must release)
     releasing: frozenset[str] = frozenset()  # released, but not yet reported free: send again
@@ -33,9 +35,10 @@ class Memory(BaseModel):
     threshold: float | None = None
     confirm: float | None = None
     release: float | None = None
+    strategies: dict[str, ChargingStrategy] | None = None  # per tracked charger
 
 
-OVERRIDES = ("mode", "threshold", "confirm", "release")  # the values `set` saves
+OVERRIDES = ("mode", "threshold", "confirm", "release", "strategies")  # the values `set` saves
 
 
 def load(path: Path) -> Memory:

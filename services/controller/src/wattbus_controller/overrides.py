@@ -5,35 +5,38 @@ owner who edits the variable must be able to see that it is overridden, and drop
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
-from wattbus.models import ControllerMode
+from wattbus.models import ChargingStrategy, ControllerMode
 
 from wattbus_controller import memory as store
 from wattbus_controller.memory import Memory
 from wattbus_controller.settings import ControllerSettings
 
-RUN_TIME = ("mode", "threshold", "confirm", "release")  # the fields `set` saves
+RUN_TIME = ("mode", "threshold", "confirm", "release", "strategies")  # the fields `set` saves
 UNITS = {"mode": "", "threshold": " W", "confirm": " s", "release": " s"}
+Value = float | ControllerMode | ChargingStrategy
 
 
 class Override(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    configured: float | ControllerMode
-    saved: float | ControllerMode
+    configured: Value
+    saved: Value
 
 
 def overrides(settings: ControllerSettings, memory: Memory) -> dict[str, Override]:
     """Every saved value, also one equal to its setting: it still wins once the setting
     changes, and `reset` is what drops it."""
     found = {}
-    for name in RUN_TIME:
+    for name in RUN_TIME[:-1]:
         saved = getattr(memory, name)
         if saved is not None:
             found[name] = Override(configured=getattr(settings, name), saved=saved)
+    for charger, strategy in (memory.strategies or {}).items():
+        found[f"strategy {charger}"] = Override(configured=settings.solar_strategy, saved=strategy)
     return found
 
 
-def _plain(value: float | ControllerMode) -> str:
+def _plain(value: Value) -> str:
     return value if isinstance(value, str) else f"{value:g}"
 
 
@@ -42,8 +45,9 @@ def describe(found: dict[str, Override]) -> list[str]:
     prefix = str(ControllerSettings.model_config.get("env_prefix", ""))
     lines = []
     for name, o in found.items():
-        saved = f"{name} {_plain(o.saved)}{UNITS[name]}"
-        variable = f"{prefix}{name.upper()}={_plain(o.configured)}"
+        saved = f"{name} {_plain(o.saved)}{UNITS.get(name, '')}"
+        setting = "SOLAR_STRATEGY" if name.startswith("strategy ") else name.upper()
+        variable = f"{prefix}{setting}={_plain(o.configured)}"
         lines.append(f"{saved} saved at run time overrides {variable}")
     return lines
 

@@ -18,9 +18,11 @@ from wattbus.inputs import BusInputs
 from wattbus.models import (
     BatteryState,
     ChargerState,
+    ChargingStrategy,
     ControllerCommand,
     Event,
     EventKind,
+    InverterState,
     MeterState,
     TariffState,
     utcnow,
@@ -32,7 +34,7 @@ from wattbus.topics import CONTROLLER_ID
 
 from wattbus_controller import invites
 from wattbus_controller import memory as store
-from wattbus_controller.arbiter import Verdict
+from wattbus_controller.arbiter import ChargerVerdict, Verdict
 from wattbus_controller.core import CoreSettings, Decision, Inputs, Memories, decide
 from wattbus_controller.dispatch import (
     DispatchInputs,
@@ -40,15 +42,23 @@ from wattbus_controller.dispatch import (
     DispatchSettings,
     usable_tariff,
 )
+from wattbus_controller.drives import Order, command, shows
 from wattbus_controller.ev_guard import GuardInputs, GuardSettings
 from wattbus_controller.holds import Sent, plan
 from wattbus_controller.invite_sender import RETRY_DELAYS, InviteSender
 from wattbus_controller.notices import notices
 from wattbus_controller.overrides import RUN_TIME, check_notes, describe, overrides
 from wattbus_controller.settings import ControllerSettings
-from wattbus_controller.state import ENTITIES, ControllerState
+from wattbus_controller.state import ENTITIES, ControllerState, strategy_entities
+from wattbus_controller.surplus import BatteryPriority
 
 log = logging.getLogger(__name__)
+
+CHARGER_RESEND = 60.0  # s before an order a charger's state does not show is sent again
+
+
+class SetError(ValueError):
+    """A `set` the controller cannot apply as it is configured; the reason is the answer."""
 
 
 class Controller:
@@ -70,8 +80,13 @@ class Controller:
             log.warning("%s", line)
         self.meter: MeterState | None = None
         self.batteries: dict[str, BatteryState | None] = dict.fromkeys(settings.batteries)
-        self.charger: ChargerState | None = None
-        self.charger_online: bool | None = None  # its availability; None: not heard yet
+        # every charger whose state counts: the guard's and the tracked ones
+        charger_ids = dict.fromkeys([*([settings.charger] if settings.charger else []),
+                                     *settings.solar_chargers])  # fmt: skip
+        self.chargers: dict[str, ChargerState | None] = dict(charger_ids)
+        self.chargers_online: dict[str, bool | None] = dict(charger_ids)  # None: not heard yet
+        self.inverters: dict[str, InverterState | None] = dict.fromkeys(settings.solar_pv)
+        self.orders: dict[str, tuple[dict[str, object], datetime]] = {}  # last sent per charger
         self.tariff: TariffState | None = None
         self.tariff_online: bool | None = None
         self.sent: dict[str, Sent] = {}  # last command per battery
@@ -87,9 +102,11 @@ class Controller:
         bus.route(t.state(settings.meter), self._on_meter)
         for b in settings.batteries:
             bus.route(t.state(b), self._on_battery)
-        if settings.charger is not None:
-            bus.route(t.state(settings.charger), self._on_charger)
-            bus.route(t.availability(settings.charger), self._on_charger_availability)
+        for cid in self.chargers:
+            bus.route(t.state(cid), self._on_charger)
+            bus.route(t.availability(cid), self._on_charger_availability)
+        for inverter in self.inverters:
+            bus.route(t.state(inverter), self._on_inverter)
         if settings.tariff is not None:
             bus.route(t.state(settings.tariff), self._on_tariff)
             bus.route(t.availability(settings.tariff), self._on_tariff_availability)
@@ -119,7 +136,21 @@ class Controller:
             stale_after=s.tariff_stale_after,
         )
         guarded = None if s.guard_batteries is None else tuple(s.guard_batteries)
-        return CoreSettings(m.mode or s.mode, tuple(s.batteries), guard, dispatch, guarded)
+        priority = BatteryPriority(
+            priority_soc=s.solar_battery_soc,
+            battery_max_charge=s.solar_battery_max_charge,
+            battery_assist=s.solar_battery_assist,
+        )
+        return CoreSettings(
+            m.mode or s.mode, tuple(s.batteries), guard, dispatch, guarded,
+            charging=s.tracking(m.strategies), priority=priority,
+            solar_battery=s.solar_battery or s.batteries[0], pv=tuple(s.solar_pv),
+        )  # fmt: skip
+
+    @property
+    def charger(self) -> ChargerState | None:
+        """The guard's charger, if one is configured."""
+        return None if self.settings.charger is None else self.chargers[self.settings.charger]
 
     async def run(self) -> None:
         senders = [] if self.invites is None else [self.invites.run()]
@@ -145,15 +176,23 @@ class Controller:
     async def _on_charger(self, topic: str, payload: bytes) -> None:
         """Evaluated at once, as a meter state is: the charger's word is the fastest signal."""
         state = await self.inputs.state(ChargerState, topic, payload)
-        if state is not None:
-            self.charger = state
+        cid = self.bus.topics.device_of(topic)
+        if state is not None and cid in self.chargers:
+            self.chargers[cid] = state
             await self.evaluate()
 
     async def _on_charger_availability(self, topic: str, payload: bytes) -> None:
         online = await self.inputs.availability(topic, payload)
-        if online is not None:
-            self.charger_online = online
+        cid = self.bus.topics.device_of(topic)
+        if online is not None and cid in self.chargers_online:
+            self.chargers_online[cid] = online
             await self.evaluate()
+
+    async def _on_inverter(self, topic: str, payload: bytes) -> None:
+        state = await self.inputs.state(InverterState, topic, payload)
+        inverter = self.bus.topics.device_of(topic)
+        if state is not None and inverter in self.inverters:
+            self.inverters[inverter] = state
 
     async def _on_tariff(self, topic: str, payload: bytes) -> None:
         """Evaluated at once: a window that starts is acted on at its planned start."""
@@ -175,19 +214,26 @@ class Controller:
         async with self._lock:
             now = self.clock()
             cs = self.core_settings
+            guard = self.settings.charger
+            guard_online = None if guard is None else self.chargers_online[guard]
             inputs = Inputs(
-                GuardInputs(self.meter, self.batteries, self.charger, self.charger_online),
+                GuardInputs(self.meter, self.batteries, self.charger, guard_online),
                 self.tariff,
                 self.tariff_online,
+                chargers={c: self.chargers[c] for c in self.settings.solar_chargers},
+                chargers_online=self.chargers_online,
+                inverters=self.inverters,
             )
-            memories = Memories(self.memory.guard, self.memory.dispatch)
+            memories = Memories(self.memory.guard, self.memory.dispatch, self.memory.charging)
             after, decision = decide(cs, inputs, memories, now)
             asserted, releasing = await self._carry_out(decision.verdicts, now)
+            await self._drive(decision.chargers, now)
             book, invite_actions = self._plan_invites(cs.dispatch, after.dispatch, decision, now)
             before = self.memory
             self._remember(
                 guard=after.guard,
                 dispatch=after.dispatch,
+                charging=after.charging,
                 asserted=asserted,
                 releasing=releasing,
                 invites=book,
@@ -218,7 +264,12 @@ class Controller:
                 overrides=overrides(self.settings, self.memory),
                 devices=decision.verdicts,
                 policies=decision.policies,
-            )
+                chargers=decision.chargers,
+                strategies={} if cs.charging is None else
+                {cid: c.strategy for cid, c in cs.charging.chargers.items()},
+                surplus=None if decision.surplus is None else round(decision.surplus.car, 1),
+                cloudy=decision.cloudy if cs.charging and cs.charging.pv_peak > 0 else None,
+            )  # fmt: skip
             last = self.published
             heartbeat_due = last is None or (
                 (now - last.ts).total_seconds() >= self.bus.settings.heartbeat
@@ -292,6 +343,27 @@ class Controller:
         level = logging.INFO if last is None or last.hold != hold else logging.DEBUG
         log.log(level, "%s: %s", battery_id, "hold" if hold else "release")
 
+    async def _drive(self, verdicts: dict[str, ChargerVerdict], now: datetime) -> None:
+        """Each tracked charger its order, sent when it changes, and again once a minute
+        while the charger's state does not show it (a bridge restarted, a lost message)."""
+        for cid, v in verdicts.items():
+            if v.action == "leave":
+                continue
+            order = Order(v.current if v.action == "charge" else None, v.phases, v.strategy)
+            kind = self.settings.solar_chargers[cid]
+            fields = command(kind, order)
+            last = self.orders.get(cid)
+            state = self.chargers.get(cid)
+            if last is not None and last[0] == fields:
+                due = (now - last[1]).total_seconds() >= CHARGER_RESEND
+                if not due or state is None or shows(kind, order, state):
+                    continue
+            message = {**fields, "id": f"controller-{next(self._ids)}"}
+            await self.bus.publish(self.bus.topics.set(cid), message, qos=1)
+            self.orders[cid] = (fields, now)
+            level = logging.INFO if last is None or last[0] != fields else logging.DEBUG
+            log.log(level, "%s: %s (%s)", cid, fields, v.reason)
+
     def _remember(self, **changes: object) -> None:
         """Persist after the command that made the change is sent (a crash before this line
         is covered by the lease). On the loop: a small write and a rename, unsynced, cost less
@@ -309,12 +381,35 @@ class Controller:
             log.warning("rejected %s: %s", topic, err)
             await self._event(EventKind.REJECTED, topic, str(err), err.command_id)
             return
+        try:
+            strategies = self._strategies(command)
+        except SetError as err:
+            log.warning("rejected %s: %s", topic, err)
+            await self._event(EventKind.REJECTED, topic, str(err), command.id)
+            return
         changes = command.model_dump(exclude_none=True, exclude={"id"})
         if command.reset:
             self._drop_overrides()
-        self._remember(**{k: v for k, v in changes.items() if k != "reset"})
+        saved = {k: v for k, v in changes.items() if k not in ("reset", "strategy", "strategies")}
+        if strategies is not None:
+            saved["strategies"] = {**(self.memory.strategies or {}), **strategies}
+        self._remember(**saved)
         await self._event(EventKind.APPLIED, topic, None, command.id, changes)
         await self.evaluate()
+
+    def _strategies(self, command: ControllerCommand) -> dict[str, ChargingStrategy] | None:
+        """The strategies a `set` asks for, by charger; SetError for a charger not tracked."""
+        if command.strategy is None and command.strategies is None:
+            return None
+        tracked = self.settings.solar_chargers
+        if not tracked:
+            raise SetError("no charger is tracked (WATTBUS_CONTROLLER_SOLAR_CHARGERS is empty)")
+        wanted = dict.fromkeys(tracked, command.strategy) if command.strategy else {}
+        for cid, strategy in (command.strategies or {}).items():
+            if cid not in tracked:
+                raise SetError(f"strategies: {cid} is not a tracked charger ({', '.join(tracked)})")
+            wanted[cid] = strategy
+        return {cid: s for cid, s in wanted.items() if s is not None}
 
     def _drop_overrides(self) -> None:
         """The configured settings apply again; values in the same command are saved after."""
@@ -337,7 +432,8 @@ class Controller:
 
     async def _publish_discovery(self) -> None:
         info = DeviceInfo(CONTROLLER_ID, "wattbus controller", "wattbus", "EV guard")
-        config = device_config(self.bus.topics, info, ENTITIES)
+        entities = ENTITIES + strategy_entities(list(self.settings.solar_chargers))
+        config = device_config(self.bus.topics, info, entities)
         await self.bus.publish(self.bus.topics.discovery(CONTROLLER_ID), config, retain=True)
 
     async def _on_ha_status(self, _topic: str, payload: bytes) -> None:

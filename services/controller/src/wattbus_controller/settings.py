@@ -21,10 +21,10 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import NoDecode, SettingsConfigDict
-from wattbus.models import Confirm, ControllerMode, Lease, Release, Threshold
+from wattbus.models import ChargingStrategy, Confirm, ControllerMode, Lease, Release, Threshold
 from wattbus.settings import DeviceId, Host, Port, ServiceSettings, field_error
 
-from wattbus_controller import dispatch, ev_guard
+from wattbus_controller import charging, dispatch, ev_guard
 
 
 def _hours(v: object) -> object:
@@ -56,6 +56,28 @@ Address = Annotated[str, AfterValidator(_address)]
 Security = Literal["starttls", "tls", "none"]
 SMTP_PORTS: dict[Security, int] = {"starttls": 587, "tls": 465, "none": 25}  # each one's own
 Rate = Annotated[float, Field(ge=0, le=100)]  # per kWh: 100 a kWh is a typo, not a tariff
+ChargerKind = Literal["nrgkick", "smartevse", "zappi"]  # how a tracked charger is told
+KINDS: tuple[ChargerKind, ...] = ("nrgkick", "smartevse", "zappi")
+Amps = Annotated[float, Field(ge=1, le=80)]
+Seconds = Annotated[float, Field(ge=0, le=3600)]
+Watts = Annotated[float, Field(ge=0, le=100_000)]
+
+
+def _tracked(v: object) -> object:
+    """`nrgkick`, or `garage:nrgkick` for a charger whose id is not its kind, comma-separated."""
+    if not isinstance(v, str):
+        return v
+    found: dict[str, str] = {}
+    for item in (x.strip() for x in v.split(",") if x.strip()):
+        cid, _, kind = item.partition(":")
+        found[cid.strip()] = (kind or cid).strip()
+    return found
+
+
+def _phase_choice(v: object) -> object:
+    if isinstance(v, str) and v.strip().isdigit():
+        return int(v)
+    return v
 
 
 class ControllerSettings(ServiceSettings):
@@ -109,6 +131,35 @@ class ControllerSettings(ServiceSettings):
     cheap_rate: Rate | None = Field(None, description="per kWh in a smart window")
     standard_rate: Rate | None = Field(None, description="per kWh otherwise")
     currency: str = Field("£", min_length=1, max_length=3)
+    # solar tracking: on when a charger is named
+    solar_chargers: Annotated[dict[DeviceId, ChargerKind], NoDecode, BeforeValidator(_tracked)] = (
+        Field(default_factory=dict, description="id or id:kind (nrgkick, smartevse, zappi)")
+    )
+    solar_strategy: ChargingStrategy = ChargingStrategy.TRACKED
+    solar_phases: Annotated[Literal[1, 3, "auto"], BeforeValidator(_phase_choice)] = 3
+    solar_min_current: Amps = charging.MIN_CURRENT
+    solar_max_current: Amps = 16.0
+    solar_step: float = Field(1.0, gt=0, le=16, description="A the chargers take currents in")
+    solar_voltage: float = Field(230.0, ge=100, le=260)
+    solar_start_delay: Seconds = charging.START_DELAY
+    solar_stop_delay: Seconds = charging.STOP_DELAY
+    solar_start_margin: Watts = 0.0
+    solar_stop_margin: Watts = 0.0
+    solar_phase_up_delay: Seconds = charging.PHASE_UP_DELAY
+    solar_phase_down_delay: Seconds = charging.PHASE_DOWN_DELAY
+    solar_pv: Annotated[list[DeviceId], NoDecode] = Field(
+        default_factory=list, description="the inverters whose output is the PV signal"
+    )
+    solar_pv_peak: Watts = Field(0.0, description="W the array gives at most; 0: no clouds")
+    solar_battery: DeviceId | None = Field(
+        None, description="the house battery whose SoC counts; none: the first battery"
+    )
+    solar_battery_soc: float = Field(
+        0.0, ge=0, le=100, description="% the battery reaches before the car; 0: car first"
+    )
+    solar_battery_max_charge: Watts = Field(0.0, description="W it charges with at most")
+    solar_battery_assist: Watts = Field(0.0, description="W it may give the car in a dip")
+    solar_slow_to_tracked_soc: float = Field(charging.SLOW_SOC, ge=0, le=100)
 
     @property
     def invites(self) -> bool:
@@ -116,7 +167,7 @@ class ControllerSettings(ServiceSettings):
         return self.smtp_host is not None and self.tariff is not None
 
     @field_validator(
-        "batteries", "guard_batteries", "dispatch_batteries", "invite_to", mode="before"
+        "batteries", "guard_batteries", "dispatch_batteries", "invite_to", "solar_pv", mode="before"
     )
     @classmethod
     def _split(cls, v: object, info: ValidationInfo) -> object:
@@ -156,12 +207,62 @@ class ControllerSettings(ServiceSettings):
         if self.tariff is not None and self.tariff in {self.meter, self.charger, *self.batteries}:
             message = f"names {self.tariff}, which already has another role"
             raise field_error("ControllerSettings", "tariff", message)
+        self._solar_complete()
         for field in ("guard_batteries", "dispatch_batteries"):
             stray = sorted(set(getattr(self, field) or ()) - set(self.batteries))
             if stray:
                 message = f"names {stray[0]}, not one of WATTBUS_CONTROLLER_BATTERIES"
                 raise field_error("ControllerSettings", field, message)
         return self._invites_complete()
+
+    def _solar_complete(self) -> None:
+        taken = {self.meter, self.tariff, *self.batteries}
+        for cid in self.solar_chargers:
+            if cid in taken:
+                message = f"names {cid}, which already has another role"
+                raise field_error("ControllerSettings", "solar_chargers", message)
+        if self.solar_battery is not None and self.solar_battery not in self.batteries:
+            message = f"names {self.solar_battery}, not one of WATTBUS_CONTROLLER_BATTERIES"
+            raise field_error("ControllerSettings", "solar_battery", message)
+        if self.solar_min_current > self.solar_max_current:
+            message = f"is above WATTBUS_CONTROLLER_SOLAR_MAX_CURRENT={self.solar_max_current:g}"
+            raise field_error("ControllerSettings", "solar_min_current", message)
+        if self.solar_battery_soc > 0 and self.solar_battery_max_charge <= 0:
+            message = "is needed with WATTBUS_CONTROLLER_SOLAR_BATTERY_SOC: what the battery takes"
+            raise field_error("ControllerSettings", "solar_battery_max_charge", message)
+
+    def tracking(
+        self, strategies: dict[str, ChargingStrategy] | None = None
+    ) -> charging.ChargingSettings | None:
+        """The charging policy's settings, with the strategies set at run time in place of
+        the configured one; None: no charger is tracked."""
+        if not self.solar_chargers:
+            return None
+        return self._tracking(strategies or {})
+
+    def _tracking(self, strategies: dict[str, ChargingStrategy]) -> charging.ChargingSettings:
+        chargers = {
+            cid: charging.ChargerSettings(
+                strategy=strategies.get(cid, self.solar_strategy),
+                phases=self.solar_phases,
+                min_current=self.solar_min_current,
+                max_current=self.solar_max_current,
+                step=self.solar_step,
+                voltage=self.solar_voltage,
+            )
+            for cid in self.solar_chargers
+        }
+        return charging.ChargingSettings(
+            chargers=chargers,
+            pv_peak=self.solar_pv_peak,
+            start_margin=self.solar_start_margin,
+            stop_margin=self.solar_stop_margin,
+            start_delay=self.solar_start_delay,
+            stop_delay=self.solar_stop_delay,
+            phase_up_delay=self.solar_phase_up_delay,
+            phase_down_delay=self.solar_phase_down_delay,
+            slow_to_tracked_soc=self.solar_slow_to_tracked_soc,
+        )
 
     def _invites_complete(self) -> Self:
         if self.smtp_host is None:

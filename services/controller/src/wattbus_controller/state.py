@@ -3,12 +3,13 @@ Assistant entities made of it."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from wattbus.discovery import Entity, bounds
-from wattbus.models import ControllerMode, State, Threshold
+from wattbus.models import ChargingStrategy, ControllerMode, State, Threshold
 
-from wattbus_controller.arbiter import Verdict
+from wattbus_controller.arbiter import ChargerVerdict, Verdict
 from wattbus_controller.dispatch import Sign
 from wattbus_controller.ev_guard import Signal
 from wattbus_controller.intents import PolicyView
@@ -34,6 +35,11 @@ class ControllerState(State):
     overrides: dict[str, Override]  # values saved at run time, against the configured ones
     devices: dict[str, Verdict]  # per battery: what it gets, which policy (or the owner) won, why
     policies: dict[str, PolicyView]  # per policy: what it wants of each battery, and why
+    # solar tracking, where a charger is tracked
+    chargers: dict[str, ChargerVerdict]  # per tracked charger: what it is told, who, why
+    strategies: dict[str, ChargingStrategy]  # per tracked charger, in force now
+    surplus: float | None = None  # W the cars may share now; None: no fresh meter
+    cloudy: bool | None = None  # None: no cloud detection (no PV signal or peak)
 
 
 ENTITIES = (
@@ -51,3 +57,20 @@ ENTITIES = (
     Entity("signal", "sensor", "Detection signal", category="diagnostic"),
     Entity("dispatch_until", "sensor", "Dispatch hold until", device_class="timestamp"),
 )  # fmt: skip
+
+
+def strategy_entities(chargers: list[str]) -> tuple[Entity, ...]:
+    """One strategy select per tracked charger, set through the JSON `set` topic."""
+    out = []
+    for cid in chargers:
+        key = cid.replace("-", "_")
+        template = json.dumps({"strategies": {cid: "@"}}).replace('"@"', '"{{ value }}"')
+        out.append(Entity(
+            f"strategy_{key}", "select", f"Strategy {cid}", writable=True,
+            options=tuple(s.value for s in ChargingStrategy),
+            value_path=f"strategies[{json.dumps(cid)}]", command_template=template,
+        ))  # fmt: skip
+    if chargers:
+        out.append(Entity.power("surplus", "Solar surplus"))
+        out.append(Entity("cloudy", "binary_sensor", "Cloudy", category="diagnostic"))
+    return tuple(out)
