@@ -15,7 +15,7 @@ from wattbus.bridge import Bridge
 from wattbus.bus import Bus
 from wattbus.models import PlugCommand, PlugState
 from wattbus_kasa.plug import Plug, device_config
-from wattbus_kasa.service import make_bridge, serve
+from wattbus_kasa.service import KasaPlug, make_bridge, serve
 from wattbus_kasa.settings import KasaSettings
 from wattbus_simulator.fake_kasa import REFUSAL, FakeKasa, start_fake_kasa
 
@@ -144,7 +144,8 @@ async def test_an_unreachable_plug_is_offline_once_and_comes_back(
 ) -> None:
     async with kasa_bridge(broker, fake) as (bridge, obs):
         await state_after_poll((bridge, obs))
-        plug = bridge.device
+        assert isinstance(bridge.device, KasaPlug)
+        device = bridge.device.plug.device  # python-kasa's, kept while the plug is away
         await fake.close()
         mark = obs.mark()
         assert not await bridge.poll()
@@ -160,7 +161,7 @@ async def test_an_unreachable_plug_is_offline_once_and_comes_back(
     assert len(errors) == 1
     assert switched.json["kind"] == "error"  # the plug could not be reached, not refused
     assert s["on"] is True and back.connections == 1
-    assert bridge.device is plug
+    assert bridge.device.plug.device is device
 
 
 async def test_a_plug_not_there_at_start_is_connected_when_it_comes(
