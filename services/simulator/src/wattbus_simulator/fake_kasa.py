@@ -254,8 +254,10 @@ class FakeKasa(AsyncClosing):
 
 
 def _year_month(args: object, now: datetime) -> tuple[int, int]:
+    """The year and month asked for; what is not a whole number asks for the current one."""
     a = args if isinstance(args, dict) else {}
-    return int(a.get("year", now.year)), int(a.get("month", now.month))
+    year, month = a.get("year"), a.get("month")
+    return (year if type(year) is int else now.year, month if type(month) is int else now.month)
 
 
 def _no_rules(_args: object) -> Json:
