@@ -164,6 +164,23 @@ async def test_an_unreachable_plug_is_offline_once_and_comes_back(
     assert bridge.device.plug.device is device
 
 
+async def test_an_answer_python_kasa_cannot_read_is_an_error_and_the_bridge_recovers(
+    broker: Broker, fake: FakeKasa
+) -> None:
+    async with kasa_bridge(broker, fake) as (bridge, obs):
+        await state_after_poll((bridge, obs))
+        fake.faults.garble = True
+        mark = obs.mark()
+        assert not await bridge.poll()
+        event = await obs.wait_for(EVENT, after=mark)
+        await obs.wait_for(AVAILABILITY, lambda m: m.text == "offline", after=mark)
+        fake.faults.garble = False
+        s = await state_after_poll((bridge, obs))
+    assert event.json["kind"] == "error"
+    assert "answer cannot be read: KeyError" in event.json["reason"]
+    assert s["on"] is True
+
+
 async def test_a_plug_not_there_at_start_is_connected_when_it_comes(
     broker: Broker, fake: FakeKasa
 ) -> None:

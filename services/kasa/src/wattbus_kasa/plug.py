@@ -55,6 +55,9 @@ class Plug:
             return _reading(self.device)
         except KasaException as err:
             raise KasaError(str(err) or type(err).__name__) from err
+        except (KeyError, TypeError, ValueError) as err:  # python-kasa reads answers unchecked
+            reason = f"the plug's answer cannot be read: {type(err).__name__}: {err}"
+            raise KasaError(reason) from err
 
     async def switch(self, on: bool) -> None:
         if self.device is None:

@@ -83,6 +83,7 @@ class KasaPlugState:
 class Faults:
     refuse: bool = False  # set_relay_state answered with an error, the relay as it was
     drop_writes: bool = False  # set_relay_state answered as done, the relay as it was
+    garble: bool = False  # get_sysinfo answered without its relay_state, as no firmware should
     queries: list[Json] = field(default_factory=list)  # every request, decoded
     writes: list[int] = field(default_factory=list)  # the states set_relay_state was sent
 
@@ -173,6 +174,12 @@ class FakeKasa(AsyncClosing):
         return modules
 
     def _sysinfo(self, _args: object) -> Json:
+        info = self._full_sysinfo()
+        if self.faults.garble:
+            del info["relay_state"]
+        return info
+
+    def _full_sysinfo(self) -> Json:
         s = self.state
         return {
             "sw_ver": s.sw_ver,
