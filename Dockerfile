@@ -3,7 +3,7 @@
 #   docker compose build                       (what compose.yaml uses)
 #   docker buildx build --platform linux/amd64,linux/arm64 -t <registry>/wattbus:<tag> --push .
 # A container runs one service:
-# `wattbus run shelly|zendure|smartevse|myenergi|kraken|powerwall|nrgkick|solaredge|controller`.
+# `wattbus run shelly|zendure|smartevse|myenergi|kraken|powerwall|nrgkick|solaredge|kasa|controller`.
 
 ARG PYTHON_VERSION=3.12
 ARG UV_VERSION=0.13
@@ -23,7 +23,8 @@ WORKDIR /src
 ARG PACKAGES="--package wattbus-shelly --package wattbus-zendure --package wattbus-smartevse \
     --package wattbus-myenergi --package wattbus-kraken --package wattbus-controller \
     --package wattbus-powerwall \
-    --package wattbus-nrgkick --package wattbus-solaredge"
+    --package wattbus-nrgkick --package wattbus-solaredge \
+    --package wattbus-kasa"
 
 # Dependencies first, from the lock and the workspace's pyproject files only: this layer is
 # rebuilt when the lock changes, not when the sources do. (A new service adds a line here.)
@@ -38,6 +39,7 @@ COPY services/controller/pyproject.toml services/controller/
 COPY services/powerwall/pyproject.toml services/powerwall/
 COPY services/nrgkick/pyproject.toml services/nrgkick/
 COPY services/solaredge/pyproject.toml services/solaredge/
+COPY services/kasa/pyproject.toml services/kasa/
 COPY services/simulator/pyproject.toml services/simulator/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace ${PACKAGES}

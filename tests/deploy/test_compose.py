@@ -31,6 +31,7 @@ DEVICE_ID_SETTING = {
     "kraken": "WATTBUS_KRAKEN_ID",
     "powerwall": "WATTBUS_POWERWALL_ID",
     "solaredge": "WATTBUS_SOLAREDGE_METER_ID",  # its battery logs in with its own secret
+    "kasa": "WATTBUS_KASA_ID",
 }
 
 
@@ -122,6 +123,6 @@ def test_env_example_lists_every_profile_where_compose_profiles_is_set() -> None
     assert found, "COMPOSE_PROFILES with its comment"
     assert profiles == {
         "shelly", "zendure", "smartevse", "myenergi", "kraken", "powerwall", "nrgkick",
-        "solaredge",
+        "solaredge", "kasa",
     }  # fmt: skip
     assert all(re.search(rf"\b{p}\b", found.group(1)) for p in profiles)

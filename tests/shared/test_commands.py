@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from support.home import Home
 from support.mqtt import observer
 from wattbus.commands import CommandError, parse_command
-from wattbus.models import BatteryCommand, Command, ControllerCommand
+from wattbus.models import BatteryCommand, Command, ControllerCommand, PlugCommand
 from wattbus_kraken.service import KrakenCommand
 from wattbus_myenergi.commands import ZappiCommand
 from wattbus_nrgkick.commands import NrgkickCommand
@@ -30,6 +30,7 @@ MODELS: list[type[Command]] = [
     KrakenCommand,
     PowerwallCommand,
     NrgkickCommand,
+    PlugCommand,
 ]
 # per model: one good value per field, as JSON, for the payloads built below
 GOOD: dict[type[Command], dict[str, object]] = {
@@ -55,6 +56,7 @@ GOOD: dict[type[Command], dict[str, object]] = {
     KrakenCommand: {"refresh": True},
     PowerwallCommand: {"reserve": 30, "operation": "backup", "hold": True, "lease": 120},
     NrgkickCommand: {"current": 10, "mode": "pause", "phases": 1},
+    PlugCommand: {"on": False},
 }
 NUMBER_FIELDS = [
     (model, field)
@@ -144,6 +146,20 @@ def test_a_plain_boolean_as_home_assistant_node_red_and_mosquitto_pub_send_it(
     text: str, value: bool
 ) -> None:
     assert parse(BatteryCommand, text, "hold").hold is value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("ON", True), ("OFF", False), ("on", True), ("off", False), ("true", True)]
+)
+def test_a_plugs_relay_as_home_assistants_switch_sends_it(text: str, value: bool) -> None:
+    """`set/on`: a boolean field, so a plain `off` is false (it has no option `off`)."""
+    assert parse(PlugCommand, text, "on").on is value
+
+
+@pytest.mark.parametrize("text", ["1", "0", "yes", "null", '"on"'])
+def test_a_plugs_relay_refuses_numbers_and_other_words(text: str) -> None:
+    assert "on" in str(refused(PlugCommand, text, "on"))
+    refused(PlugCommand, json.dumps({"on": text}))
 
 
 @pytest.mark.parametrize("text", ["off", " off "])

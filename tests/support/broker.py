@@ -19,6 +19,7 @@ USERS = (
     "zappi",  # the myenergi bridge
     "nrgkick",  # the nrgkick bridge
     "solaredge-meter", "solaredge-battery",  # the solaredge bridge
+    "kasa",  # the kasa bridge (a smart plug)
 )  # fmt: skip
 START_TIMEOUT = 10.0  # s for mosquitto to accept connections
 

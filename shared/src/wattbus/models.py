@@ -167,6 +167,20 @@ class InverterState(State):
     status: str | None = Field(None, description="that state in the maker's words")
 
 
+class PlugState(State):
+    """A smart plug (Kasa, Tapo): its relay, and what it measures where it has a meter. A
+    plug without one (HS100, P100) leaves every measured field out (None), never 0."""
+
+    on: bool = Field(description="the relay is closed: the load has power")
+    power: float | None = Field(None, description="W, drawn by the load now")
+    energy: float | None = Field(None, description="Wh, in all, as the plug counts it")
+    energy_today: float | None = Field(None, description="Wh, since midnight on the plug's clock")
+    voltage: float | None = Field(None, description="V")
+    current: float | None = Field(None, description="A")
+    model: str | None = Field(None, description="the plug's own model name (HS110(EU))")
+    alias: str | None = Field(None, description="the name it was given in its app")
+
+
 class DispatchKind(StrEnum):
     """Why a smart tariff runs the car: only `smart` windows are billed at the cheap rate."""
 
@@ -279,6 +293,12 @@ class BatteryCommand(Command):
     lease: Annotated[Lease, JsonNumber] | None = Field(
         None, description="s, how long a hold lasts without renewal"
     )
+
+
+class PlugCommand(Command):
+    """What a smart plug's bridge accepts: the relay, on or off."""
+
+    on: StrictBool | None = Field(None, description="true closes the relay, false opens it")
 
 
 class ControllerMode(StrEnum):
