@@ -42,7 +42,7 @@ from wattbus.models import BatteryState, ChargerState
 from wattbus.models import ChargingStrategy as Strategy
 
 from wattbus_controller.clouds import Sky
-from wattbus_controller.surplus import VOLTAGE, Surplus
+from wattbus_controller.surplus import VOLTAGE, Surplus, car_draw
 
 MIN_CURRENT = 6.0  # A: IEC 61851's least charging current
 START_DELAY = 60.0  # s of surplus before tracking starts a charge
@@ -444,3 +444,27 @@ def _phase_switch(
     if o.phases == 3 and _held(m.one_since, now, s.phase_down_delay):
         return m, 1
     return m, None
+
+
+def reserved(
+    s: ChargingSettings,
+    chargers: Mapping[str, ChargerState | None],
+    memory: ChargingMemory,
+    targets: Mapping[str, Target],
+) -> float:
+    """W the cars come first for, beyond what they draw: what each charging car is being
+    moved to, and the least power of one waiting out its start delay."""
+    total = 0.0
+    for cid, c in s.chargers.items():
+        state, m, target = chargers.get(cid), memory.chargers.get(cid), targets.get(cid)
+        if state is None or m is None:
+            continue
+        if target is not None and target.action == "charge" and target.current is not None:
+            current = target.current
+        elif m.enough_since is not None:  # waiting out its start delay
+            current = _limits(c, state).low
+        else:
+            continue
+        phases = phases_in_use(state, m.offer, c)
+        total += max(watts(current, phases, c.voltage) - car_draw(state, c.voltage), 0.0)
+    return total

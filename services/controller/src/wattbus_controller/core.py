@@ -14,10 +14,12 @@ from wattbus.models import (
     ChargingStrategy,
     ControllerMode,
     InverterState,
+    PlugState,
     TariffState,
 )
 
 from wattbus_controller import charging, clouds, dispatch, ev_guard
+from wattbus_controller import plugs as plug_rules
 from wattbus_controller.arbiter import ChargerVerdict, Verdict, arbitrate, charger_verdicts
 from wattbus_controller.intents import Intent, PolicyView, view
 from wattbus_controller.surplus import BatteryPriority, Surplus, fresh, surplus
@@ -34,6 +36,7 @@ class CoreSettings:
     priority: BatteryPriority = field(default_factory=BatteryPriority)
     solar_battery: str | None = None  # whose SoC and power count; None: none
     pv: tuple[str, ...] = ()  # the inverters; none: the solar battery's own PV input
+    plugs: plug_rules.PlugsSettings | None = None  # None: no plug switched
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Inputs:
     chargers: Mapping[str, ChargerState | None] = field(default_factory=dict)  # tracked ones
     chargers_online: Mapping[str, bool | None] = field(default_factory=dict)
     inverters: Mapping[str, InverterState | None] = field(default_factory=dict)
+    plugs: Mapping[str, PlugState | None] = field(default_factory=dict)
+    plugs_online: Mapping[str, bool | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class Memories:
     guard: ev_guard.GuardMemory
     dispatch: dispatch.DispatchMemory
     charging: charging.ChargingMemory = field(default_factory=charging.ChargingMemory)
+    plugs: Mapping[str, plug_rules.PlugMemory] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Decision:
     chargers: dict[str, ChargerVerdict] = field(default_factory=dict)
     surplus: Surplus | None = None
     cloudy: bool = False
+    plugs: dict[str, plug_rules.PlugDecision] = field(default_factory=dict)
 
     @property
     def reason(self) -> str:
@@ -107,13 +114,41 @@ def decide(
     verdicts = arbitrate(s.mode, s.batteries, intents)
     charging_memory, share = memory.charging, None
     chargers: dict[str, ChargerVerdict] = {}
+    reserve = 0.0
     if s.charging is not None:
         smart = _smart_window(s.dispatch, inputs, dispatch_memory, now)
-        charging_memory, chargers, share = _track(s, s.charging, inputs, memory.charging, smart,
-                                                  now)  # fmt: skip
-    return Memories(guard_memory, dispatch_memory, charging_memory), Decision(
-        guard, dispatched, verdicts, policies, chargers, share, charging_memory.sky.cloudy
-    )
+        charging_memory, chargers, share, reserve = _track(
+            s, s.charging, inputs, memory.charging, smart, now
+        )
+    plug_memory = dict(memory.plugs)
+    switched: dict[str, plug_rules.PlugDecision] = {}
+    if s.plugs is not None and s.mode is not ControllerMode.OFF:
+        plug_memory, switched = _switch(s, s.plugs, inputs, memory.plugs, reserve, now)
+    return Memories(guard_memory, dispatch_memory, charging_memory, plug_memory), Decision(
+        guard, dispatched, verdicts, policies, chargers, share, charging_memory.sky.cloudy,
+        switched,
+    )  # fmt: skip
+
+
+def _switch(
+    s: CoreSettings,
+    ps: plug_rules.PlugsSettings,
+    inputs: Inputs,
+    memory: Mapping[str, plug_rules.PlugMemory],
+    reserve: float,
+    now: datetime,
+) -> tuple[dict[str, plug_rules.PlugMemory], dict[str, plug_rules.PlugDecision]]:
+    stale = s.guard.stale_after
+    states = {
+        pid: fresh(inputs.plugs.get(pid), now, stale)
+        if inputs.plugs_online.get(pid) is not False else None
+        for pid in ps.plugs
+    }  # fmt: skip
+    battery = None
+    if s.solar_battery is not None:
+        battery = fresh(inputs.guard.batteries.get(s.solar_battery), now, stale)
+    meter = fresh(inputs.guard.meter, now, stale)
+    return plug_rules.step(ps, plug_rules.PlugsInputs(states, meter, battery, reserve), memory, now)
 
 
 def _smart_window(
@@ -137,7 +172,7 @@ def _track(
     memory: charging.ChargingMemory,
     smart: str | None,
     now: datetime,
-) -> tuple[charging.ChargingMemory, dict[str, ChargerVerdict], Surplus | None]:
+) -> tuple[charging.ChargingMemory, dict[str, ChargerVerdict], Surplus | None, float]:
     """The charging policy on fresh inputs; during a smart window the supplier charges the
     car, so every charger not switched off by its owner gets the most current."""
     stale = s.guard.stale_after
@@ -157,7 +192,8 @@ def _track(
         cs = replace(cs, chargers={cid: _fast(c) for cid, c in cs.chargers.items()})
     after, targets = charging.step(cs, charging.ChargingInputs(chargers, share, sky, battery),
                                    memory, now)  # fmt: skip
-    return after, charger_verdicts(s.mode, targets, smart), share
+    reserve = charging.reserved(cs, chargers, after, targets)
+    return after, charger_verdicts(s.mode, targets, smart), share, reserve
 
 
 def _fast(c: charging.ChargerSettings) -> charging.ChargerSettings:

@@ -16,6 +16,7 @@ from wattbus_controller.charging import ChargingMemory
 from wattbus_controller.dispatch import DispatchMemory
 from wattbus_controller.ev_guard import GuardMemory
 from wattbus_controller.invites import Invite
+from wattbus_controller.plugs import PlugMemory
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class Memory(BaseModel):
     guard: GuardMemory = GuardMemory()
     dispatch: DispatchMemory = DispatchMemory()
     charging: ChargingMemory = ChargingMemory()
+    plugs: dict[str, PlugMemory] = Field(default_factory=dict)
     invites: dict[str, Invite] = Field(default_factory=dict)  # by UID: a restart resends none
     asserted: frozenset[str] = frozenset()  # batteries the controller holds (and must release)
     releasing: frozenset[str] = frozenset()  # released, but not yet reported free: send again

@@ -24,6 +24,7 @@ from wattbus.models import (
     EventKind,
     InverterState,
     MeterState,
+    PlugState,
     TariffState,
     utcnow,
 )
@@ -54,7 +55,7 @@ from wattbus_controller.surplus import BatteryPriority
 
 log = logging.getLogger(__name__)
 
-CHARGER_RESEND = 60.0  # s before an order a charger's state does not show is sent again
+RESEND = 60.0  # s before an order a charger's or plug's state does not show is sent again
 
 
 class SetError(ValueError):
@@ -87,6 +88,9 @@ class Controller:
         self.chargers_online: dict[str, bool | None] = dict(charger_ids)  # None: not heard yet
         self.inverters: dict[str, InverterState | None] = dict.fromkeys(settings.solar_pv)
         self.orders: dict[str, tuple[dict[str, object], datetime]] = {}  # last sent per charger
+        self.plugs: dict[str, PlugState | None] = dict.fromkeys(settings.plugs)
+        self.plugs_online: dict[str, bool | None] = dict.fromkeys(settings.plugs)
+        self.switched: dict[str, tuple[bool, datetime]] = {}  # last sent per plug
         self.tariff: TariffState | None = None
         self.tariff_online: bool | None = None
         self.sent: dict[str, Sent] = {}  # last command per battery
@@ -107,6 +111,9 @@ class Controller:
             bus.route(t.availability(cid), self._on_charger_availability)
         for inverter in self.inverters:
             bus.route(t.state(inverter), self._on_inverter)
+        for plug in self.plugs:
+            bus.route(t.state(plug), self._on_plug)
+            bus.route(t.availability(plug), self._on_plug_availability)
         if settings.tariff is not None:
             bus.route(t.state(settings.tariff), self._on_tariff)
             bus.route(t.availability(settings.tariff), self._on_tariff_availability)
@@ -145,6 +152,7 @@ class Controller:
             m.mode or s.mode, tuple(s.batteries), guard, dispatch, guarded,
             charging=s.tracking(m.strategies), priority=priority,
             solar_battery=s.solar_battery or s.batteries[0], pv=tuple(s.solar_pv),
+            plugs=s.plugging,
         )  # fmt: skip
 
     @property
@@ -207,6 +215,18 @@ class Controller:
             self.tariff_online = online
             await self.evaluate()
 
+    async def _on_plug(self, topic: str, payload: bytes) -> None:
+        state = await self.inputs.state(PlugState, topic, payload)
+        plug = self.bus.topics.device_of(topic)
+        if state is not None and plug in self.plugs:
+            self.plugs[plug] = state
+
+    async def _on_plug_availability(self, topic: str, payload: bytes) -> None:
+        online = await self.inputs.availability(topic, payload)
+        plug = self.bus.topics.device_of(topic)
+        if online is not None and plug in self.plugs_online:
+            self.plugs_online[plug] = online
+
     async def _report_bad_input(self, topic: str, reason: str) -> None:
         await self._event(EventKind.ERROR, topic, reason, None)
 
@@ -223,17 +243,22 @@ class Controller:
                 chargers={c: self.chargers[c] for c in self.settings.solar_chargers},
                 chargers_online=self.chargers_online,
                 inverters=self.inverters,
+                plugs=self.plugs,
+                plugs_online=self.plugs_online,
             )
-            memories = Memories(self.memory.guard, self.memory.dispatch, self.memory.charging)
+            memories = Memories(self.memory.guard, self.memory.dispatch, self.memory.charging,
+                                self.memory.plugs)  # fmt: skip
             after, decision = decide(cs, inputs, memories, now)
             asserted, releasing = await self._carry_out(decision.verdicts, now)
             await self._drive(decision.chargers, now)
+            await self._switch(decision, now)
             book, invite_actions = self._plan_invites(cs.dispatch, after.dispatch, decision, now)
             before = self.memory
             self._remember(
                 guard=after.guard,
                 dispatch=after.dispatch,
                 charging=after.charging,
+                plugs=after.plugs,
                 asserted=asserted,
                 releasing=releasing,
                 invites=book,
@@ -269,6 +294,7 @@ class Controller:
                 {cid: c.strategy for cid, c in cs.charging.chargers.items()},
                 surplus=None if decision.surplus is None else round(decision.surplus.car, 1),
                 cloudy=decision.cloudy if cs.charging and cs.charging.pv_peak > 0 else None,
+                plugs=decision.plugs,
             )  # fmt: skip
             last = self.published
             heartbeat_due = last is None or (
@@ -355,7 +381,7 @@ class Controller:
             last = self.orders.get(cid)
             state = self.chargers.get(cid)
             if last is not None and last[0] == fields:
-                due = (now - last[1]).total_seconds() >= CHARGER_RESEND
+                due = (now - last[1]).total_seconds() >= RESEND
                 if not due or state is None or shows(kind, order, state):
                     continue
             message = {**fields, "id": f"controller-{next(self._ids)}"}
@@ -363,6 +389,21 @@ class Controller:
             self.orders[cid] = (fields, now)
             level = logging.INFO if last is None or last[0] != fields else logging.DEBUG
             log.log(level, "%s: %s (%s)", cid, fields, v.reason)
+
+    async def _switch(self, decision: Decision, now: datetime) -> None:
+        """Each plug the state the policy wants, when its own state differs; again after a
+        minute if it still does (a lost message, a plug that was away)."""
+        for pid, d in decision.plugs.items():
+            state = self.plugs.get(pid)
+            if d.on is None or state is None or state.on == d.on:
+                continue
+            last = self.switched.get(pid)
+            if last is not None and last[0] == d.on and (now - last[1]).total_seconds() < RESEND:
+                continue
+            message = {"on": d.on, "id": f"controller-{next(self._ids)}"}
+            await self.bus.publish(self.bus.topics.set(pid), message, qos=1)
+            self.switched[pid] = (d.on, now)
+            log.info("%s: %s (%s)", pid, "on" if d.on else "off", d.reason)
 
     def _remember(self, **changes: object) -> None:
         """Persist after the command that made the change is sent (a crash before this line

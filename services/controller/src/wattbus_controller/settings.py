@@ -25,6 +25,7 @@ from wattbus.models import ChargingStrategy, Confirm, ControllerMode, Lease, Rel
 from wattbus.settings import DeviceId, Host, Port, ServiceSettings, field_error
 
 from wattbus_controller import charging, dispatch, ev_guard
+from wattbus_controller import plugs as plug_rules
 
 
 def _hours(v: object) -> object:
@@ -41,6 +42,26 @@ def _hours(v: object) -> object:
 
 
 CheapHours = Annotated[tuple[time, time], NoDecode, BeforeValidator(_hours)]
+
+
+def _windows(v: object) -> object:
+    """`10:00-16:00,18:00-19:00`: the hours a plug may run; empty: any."""
+    if not isinstance(v, str):
+        return v
+    return tuple(_hours(part) for part in v.split(",") if part.strip())
+
+
+def _clock_time(v: object) -> object:
+    if not isinstance(v, str):
+        return v
+    found = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", v)
+    if found is None or int(found[1]) > 23 or int(found[2]) > 59:
+        raise ValueError("should be HH:MM, like 09:30")
+    return time(int(found[1]), int(found[2]))
+
+
+Windows = Annotated[tuple[tuple[time, time], ...], NoDecode, BeforeValidator(_windows)]
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 
 # one address, as a mail header carries it: no display name, no spaces, one @ with a dot after
 ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
@@ -160,6 +181,19 @@ class ControllerSettings(ServiceSettings):
     solar_battery_max_charge: Watts = Field(0.0, description="W it charges with at most")
     solar_battery_assist: Watts = Field(0.0, description="W it may give the car in a dip")
     solar_slow_to_tracked_soc: float = Field(charging.SLOW_SOC, ge=0, le=100)
+    # plugs on surplus: on when a plug is named; one rule set for all, shared in their order
+    plugs: Annotated[list[DeviceId], NoDecode] = Field(
+        default_factory=list, description="the plugs switched on surplus, first first"
+    )
+    plug_on_above: Watts = Field(2000.0, description="W of surplus that switches a plug on")
+    plug_off_below: Watts | None = Field(None, description="W it goes off under; none: its draw")
+    plug_min_soc: float = Field(0.0, ge=0, le=100, description="% the house battery needs")
+    plug_windows: Windows = Field((), description="local hours, 10:00-16:00,18:00-19:00")
+    plug_start: ClockTime = Field(time(0, 0), description="local time before which none runs")
+    plug_min_on: Seconds = plug_rules.MIN_ON
+    plug_min_off: Seconds = plug_rules.MIN_OFF
+    plug_car_first: bool = True
+    plug_battery_full_soc: float = Field(100.0, ge=0, le=100)
 
     @property
     def invites(self) -> bool:
@@ -167,7 +201,13 @@ class ControllerSettings(ServiceSettings):
         return self.smtp_host is not None and self.tariff is not None
 
     @field_validator(
-        "batteries", "guard_batteries", "dispatch_batteries", "invite_to", "solar_pv", mode="before"
+        "batteries",
+        "guard_batteries",
+        "dispatch_batteries",
+        "invite_to",
+        "solar_pv",
+        "plugs",
+        mode="before",
     )
     @classmethod
     def _split(cls, v: object, info: ValidationInfo) -> object:
@@ -221,6 +261,10 @@ class ControllerSettings(ServiceSettings):
             if cid in taken:
                 message = f"names {cid}, which already has another role"
                 raise field_error("ControllerSettings", "solar_chargers", message)
+        for pid in self.plugs:
+            if pid in taken or pid in self.solar_chargers or self.plugs.count(pid) > 1:
+                message = f"names {pid} twice, or a device with another role"
+                raise field_error("ControllerSettings", "plugs", message)
         if self.solar_battery is not None and self.solar_battery not in self.batteries:
             message = f"names {self.solar_battery}, not one of WATTBUS_CONTROLLER_BATTERIES"
             raise field_error("ControllerSettings", "solar_battery", message)
@@ -262,6 +306,27 @@ class ControllerSettings(ServiceSettings):
             phase_up_delay=self.solar_phase_up_delay,
             phase_down_delay=self.solar_phase_down_delay,
             slow_to_tracked_soc=self.solar_slow_to_tracked_soc,
+        )
+
+    @property
+    def plugging(self) -> plug_rules.PlugsSettings | None:
+        """The plug policy's settings; None: no plug is switched."""
+        if not self.plugs:
+            return None
+        rule = plug_rules.PlugSettings(
+            on_above=self.plug_on_above,
+            off_below=self.plug_off_below,
+            min_soc=self.plug_min_soc,
+            windows=self.plug_windows,
+            start=self.plug_start,
+            min_on=self.plug_min_on,
+            min_off=self.plug_min_off,
+        )
+        return plug_rules.PlugsSettings(
+            plugs=dict.fromkeys(self.plugs, rule),
+            timezone=self.timezone,
+            car_first=self.plug_car_first,
+            battery_full_soc=self.plug_battery_full_soc,
         )
 
     def _invites_complete(self) -> Self:

@@ -14,6 +14,7 @@ from wattbus_controller.dispatch import Sign
 from wattbus_controller.ev_guard import Signal
 from wattbus_controller.intents import PolicyView
 from wattbus_controller.overrides import Override
+from wattbus_controller.plugs import PlugDecision
 
 
 class ControllerState(State):
@@ -40,6 +41,7 @@ class ControllerState(State):
     strategies: dict[str, ChargingStrategy]  # per tracked charger, in force now
     surplus: float | None = None  # W the cars may share now; None: no fresh meter
     cloudy: bool | None = None  # None: no cloud detection (no PV signal or peak)
+    plugs: dict[str, PlugDecision]  # per plug switched on surplus: on, off or left, and why
 
 
 ENTITIES = (
