@@ -22,6 +22,7 @@ from wattbus_solaredge.registers import (
     decode_battery,
     decode_inverter,
     decode_meter,
+    inverter_state,
     meter_start,
 )
 
@@ -113,6 +114,42 @@ def test_inverter_sentinels_are_missing() -> None:
     inv = decode_inverter(inverter({40083: 0x8000, 40101: 0x8000, 40107: 0xFFFF}))
     assert inv.ac_power is None and inv.dc_power is None and inv.status is None
     assert inv.energy is None  # acc32 0
+
+
+def test_inverter_energy_is_acc32_high_word_first_times_its_factor() -> None:
+    # 0x0001_0002 = 65538: low word first it would be 0x0002_0001 = 131073
+    inv = decode_inverter(inverter({40093: 0x0001, 40094: 0x0002, 40095: 2}))
+    assert inv.energy == 6_553_800.0
+    inv = decode_inverter(inverter({40093: 0x0001, 40094: 0x0002, 40095: -1}))
+    assert inv.energy == pytest.approx(6553.8)
+
+
+def test_inverter_energy_without_its_factor_is_missing() -> None:
+    inv = decode_inverter(inverter({40093: 0x0001, 40094: 0x0002, 40095: 0x8000}))
+    assert inv.energy is None
+
+
+def test_an_unknown_status_keeps_its_code() -> None:
+    inv = decode_inverter(inverter({40107: 9}))
+    assert (inv.status, inv.status_name) == (9, "status 9")
+
+
+def test_the_inverters_state() -> None:
+    state = inverter_state(Inverter(103, 2000.0, 2100.0, 9_000_000.0, 5), NOW)
+    assert state.model_dump() == {
+        "ts": NOW, "power": 2000.0, "dc_power": 2100.0, "energy": 9_000_000.0,
+        "status_code": 5, "status": "throttled",
+    }  # fmt: skip
+
+
+def test_a_sleeping_inverters_state_has_what_it_sends() -> None:
+    state = inverter_state(Inverter(103, 0.0, None, None, None), NOW)
+    assert (state.power, state.dc_power, state.energy, state.status) == (0.0, None, None, None)
+
+
+def test_an_inverter_state_needs_its_ac_power() -> None:
+    with pytest.raises(RegisterError, match="no AC power"):
+        inverter_state(Inverter(103, None, 2100.0, 9_000_000.0, 4), NOW)
 
 
 def test_a_block_that_is_no_inverter_is_refused() -> None:

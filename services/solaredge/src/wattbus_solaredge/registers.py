@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Literal
 
 from pymodbus.client.mixin import ModbusClientMixin
-from wattbus.models import BatteryState, MeterState
+from wattbus.models import BatteryState, InverterState, MeterState
 
 DataType = ModbusClientMixin.DATATYPE
 convert = ModbusClientMixin.convert_from_registers
@@ -129,6 +129,21 @@ def decode_inverter(words: Sequence[int]) -> Inverter:
         dc_power=_scaled(words, at + 40100, at + 40101),
         energy=_acc32(words, at + 40093, at + 40095),
         status=_uint16(words[at + 40107]),
+    )
+
+
+def inverter_state(inverter: Inverter, now: datetime) -> InverterState:
+    """The inverter as a wattbus device: its AC power is > 0 producing, as SunSpec's is. A
+    sleeping inverter sends a real 0 W; one that sends no AC power at all gives no state."""
+    if inverter.ac_power is None:
+        raise RegisterError("the inverter reports no AC power")
+    return InverterState(
+        ts=now,
+        power=inverter.ac_power,
+        dc_power=inverter.dc_power,
+        energy=inverter.energy,
+        status_code=inverter.status,
+        status=inverter.status_name,
     )
 
 
