@@ -55,6 +55,17 @@ class Readings:
     # names of the values sent as "not implemented" (a key of `SENTINELS`)
     missing: set[str] = field(default_factory=set)
 
+    def advance(self, seconds: float) -> None:
+        """`seconds` at the present AC power: the lifetime energy grows by what it delivered."""
+        self.inverter_energy += max(self.ac_power, 0.0) * seconds / 3600.0
+
+    def night(self) -> None:
+        """The inverter asleep at night: sleeping, a real 0 W on the AC side, and its DC power
+        and energy total sent as "not implemented". SolarEdge does not document what it sends
+        at night; this is the worst the bridge must take: missing values, never read as 0."""
+        self.ac_power, self.dc_power, self.inverter_status = 0.0, 0.0, 2
+        self.missing |= {"dc_power", "inverter_energy"}
+
 
 # value name -> (address, the words that say "not implemented")
 SENTINELS: dict[str, tuple[int, tuple[int, ...]]] = {
@@ -64,6 +75,9 @@ SENTINELS: dict[str, tuple[int, tuple[int, ...]]] = {
     "energy_export": (40226, NOT_ACC32),
     "ac_power": (40083, (NOT_INT16,)),
     "dc_power": (40100, (NOT_INT16,)),
+    "ac_power_sf": (40084, (NOT_INT16,)),
+    "inverter_energy": (40093, NOT_ACC32),
+    "inverter_energy_sf": (40095, (NOT_INT16,)),
     "inverter_status": (40107, (0xFFFF,)),
     "battery_power": (0xE174, NAN32),
     "soc": (0xE184, NAN32),
@@ -103,6 +117,7 @@ class FakeSolarEdge(AsyncClosing):
         self.refuse = False  # answer every read with "device busy"
         self.reads: list[tuple[int, int]] = []  # (address, count) of each request
         self.power_scale_factors: set[int] = set()  # the meter's, as sent
+        self.energy_scale_factors: set[int] = set()  # the inverter's, as sent
         self._sfs = itertools.cycle(SCALE_FACTORS)
         self._energy_sfs = itertools.cycle(ENERGY_SCALE_FACTORS)
         self._server: ModbusTcpServer | None = None
@@ -168,8 +183,8 @@ class FakeSolarEdge(AsyncClosing):
         put(INVERTER, [r.inverter_model, 50])
         inv_sf = _fit([r.ac_power, r.dc_power], sf)
         put(40083, [*_scaled([r.ac_power], inv_sf), _int16(inv_sf)])
-        put(40093, _acc32(r.inverter_energy, esf))
-        put(40095, [esf])
+        self.energy_scale_factors.add(esf)
+        put(40093, [*_acc32(r.inverter_energy, esf), esf])
         put(40100, [*_scaled([r.dc_power], inv_sf), _int16(inv_sf)])
         put(40107, [r.inverter_status, 0])
 
