@@ -36,6 +36,29 @@ def test_a_battery_without_its_login_on_a_broker_with_logins(tmp_path: Path) -> 
     )
 
 
+def test_an_inverter_without_its_login_on_a_broker_with_logins(tmp_path: Path) -> None:
+    port = str(free_port())
+    env = {"WATTBUS_SOLAREDGE_HOST": "127.0.0.1", "WATTBUS_SOLAREDGE_PORT": port,
+           "WATTBUS_SOLAREDGE_BATTERY": "0",
+           "WATTBUS_MQTT_PORT": port, "WATTBUS_MQTT_USERNAME": "solaredge-meter"}  # fmt: skip
+    result = run(env, tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line == (
+        "wattbus: solaredge: WATTBUS_SOLAREDGE_INVERTER_MQTT_PASSWORD is required: the inverter"
+        " logs in as solaredge-inverter (or set WATTBUS_SOLAREDGE_INVERTER=0)"
+    )
+
+
+def test_the_inverter_with_the_meters_id(tmp_path: Path) -> None:
+    env = {"WATTBUS_SOLAREDGE_HOST": "127.0.0.1",
+           "WATTBUS_SOLAREDGE_INVERTER_ID": "solaredge-meter"}  # fmt: skip
+    result = run(env, tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert "WATTBUS_SOLAREDGE_INVERTER_ID" in line
+
+
 def test_the_same_id_twice(tmp_path: Path) -> None:
     env = {"WATTBUS_SOLAREDGE_HOST": "127.0.0.1", "WATTBUS_SOLAREDGE_BATTERY_ID": "solaredge-meter"}
     result = run(env, tmp_path)

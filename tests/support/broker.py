@@ -18,7 +18,7 @@ USERS = (
     "shelly-grid-meter", "smartevse", "smartevse-garage", "kraken", "powerwall",
     "zappi",  # the myenergi bridge
     "nrgkick",  # the nrgkick bridge
-    "solaredge-meter", "solaredge-battery",  # the solaredge bridge
+    "solaredge-meter", "solaredge-battery", "solaredge-inverter",  # the solaredge bridge
     "kasa",  # the kasa bridge (a smart plug)
 )  # fmt: skip
 START_TIMEOUT = 10.0  # s for mosquitto to accept connections

@@ -45,7 +45,7 @@ class SolarEdge(AsyncClosing):
         self._client = AsyncModbusTcpClient(
             host, port=port, timeout=timeout, retries=0, reconnect_delay=0
         )
-        self._lock = asyncio.Lock()  # the meter's and the battery's bridges take turns
+        self._lock = asyncio.Lock()  # the devices' bridges take turns
 
     async def close(self) -> None:
         self._client.close()

@@ -1,23 +1,27 @@
-"""The SolarEdge bridge: one inverter's Modbus TCP connection serving two wattbus devices, its
+"""The SolarEdge bridge: one inverter's Modbus TCP connection serving three wattbus devices, its
 export/import meter as a `MeterState` (import > 0, like every grid meter on the bus, so it can
-feed a SmartEVSE) and its StorEdge battery as a `BatteryState` (with the inverter's AC output
-and the PV power). Each device has its own bridge and MQTT connection, so each has its own
-availability: a battery that stops answering does not make the grid meter look dead.
+feed a SmartEVSE), its StorEdge battery as a `BatteryState` (with the inverter's AC output and
+the PV power) and the inverter itself as an `InverterState` (AC and DC power, lifetime energy,
+status). Each device has its own bridge and MQTT connection, so each has its own availability:
+a battery that stops answering does not make the grid meter look dead.
 
-Neither takes commands: the StorEdge's remote control (block 0xE000) is not driven from here.
-The inverter's status has no field in the shared models: its changes are `inverter_status`
-notices on the battery's event topic (an error when it reports a fault)."""
+None takes commands: the StorEdge's remote control (block 0xE000) is not driven from here.
+The battery's state has no field for the inverter's status, so its changes are
+`inverter_status` notices on the battery's event topic (an error when it reports a fault),
+whether or not the inverter is published itself."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import NamedTuple
 
+from pydantic import SecretStr
 from wattbus.bridge import Bridge, DeviceEvent, Outbox
 from wattbus.bus import Bus
 from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, Entity
-from wattbus.models import BatteryState, Command, EventKind, MeterState
+from wattbus.models import BatteryState, Command, EventKind, InverterState, MeterState
 from wattbus.service import ConfigError, ServiceSpec
 from wattbus.settings import BusSettings
 from wattbus.stopping import run_together
@@ -28,6 +32,7 @@ from wattbus_solaredge.registers import (
     RegisterError,
     battery_state,
     decode_meter,
+    inverter_state,
 )
 from wattbus_solaredge.settings import SolarEdgeSettings
 
@@ -56,6 +61,13 @@ BATTERY_ENTITIES = (
     Entity.power("pv_power", "Solar power"),
     Entity.power("output_home_power", "Inverter AC power"),
 )  # fmt: skip
+
+INVERTER_ENTITIES = (
+    Entity.power("power", "Solar AC power"),
+    Entity.power("dc_power", "Solar DC power"),
+    _energy("energy", "Energy produced"),
+    Entity("status", "sensor", "Status"),
+)
 
 
 class MeterDevice:
@@ -96,25 +108,50 @@ class BatteryDevice:
         raise CommandError("the StorEdge battery takes no commands from wattbus")
 
 
-def battery_login(settings: SolarEdgeSettings, bus_settings: BusSettings) -> BusSettings:
-    """The battery's own MQTT login: the broker takes a user's name as its client id, so the
+class InverterDevice:
+    def __init__(self, device_id: str, client: SolarEdge) -> None:
+        self.device_id, self.client = device_id, client
+        self.model = "inverter"
+
+    @property
+    def info(self) -> DeviceInfo:
+        return DeviceInfo(self.device_id, "SolarEdge inverter", "SolarEdge", self.model)
+
+    async def read(self, now: datetime) -> InverterState:
+        inverter = await self.client.inverter()
+        self.model = f"{INVERTER_MODELS[inverter.model]} inverter"
+        return inverter_state(inverter, now)
+
+    async def apply(self, command: Command, now: datetime) -> str:
+        raise CommandError("the inverter takes no commands from wattbus")
+
+
+def own_login(
+    bus_settings: BusSettings, device: str, device_id: str, password: SecretStr | None
+) -> BusSettings:
+    """A device's own MQTT login: the broker takes a user's name as its client id, so the
     meter's login, used twice, would push one connection off with the other."""
     if bus_settings.mqtt_username is None:  # a broker without logins
         return bus_settings
-    if settings.battery_mqtt_password is None:
+    if password is None:
+        variable = f"WATTBUS_SOLAREDGE_{device.upper()}"
         raise ConfigError(
-            "WATTBUS_SOLAREDGE_BATTERY_MQTT_PASSWORD is required: the battery logs in as "
-            f"{settings.battery_id} (or set WATTBUS_SOLAREDGE_BATTERY=0)"
+            f"{variable}_MQTT_PASSWORD is required: the {device} logs in as {device_id} "
+            f"(or set {variable}=0)"
         )
-    login = {"mqtt_username": settings.battery_id, "mqtt_password": settings.battery_mqtt_password}
+    login = {"mqtt_username": device_id, "mqtt_password": password}
     return bus_settings.model_copy(update=login)
 
 
-Bridges = tuple[Bridge[MeterState, Command], Bridge[BatteryState, Command] | None]
+class Bridges(NamedTuple):
+    meter: Bridge[MeterState, Command]
+    battery: Bridge[BatteryState, Command] | None
+    inverter: Bridge[InverterState, Command] | None
 
 
 def bridges(settings: SolarEdgeSettings, bus_settings: BusSettings, client: SolarEdge) -> Bridges:
-    """The meter's bridge and the battery's (None without one), each with its own bus."""
+    """The meter's bridge, the battery's and the inverter's (None where turned off), each with
+    its own bus."""
     meter = Bridge(
         Bus(bus_settings, settings.meter_id),
         MeterDevice(settings.meter_id, client, settings.meter),
@@ -124,19 +161,38 @@ def bridges(settings: SolarEdgeSettings, bus_settings: BusSettings, client: Sola
         interval=settings.poll_interval,
         every_reading=True,  # `ts` is the last read: docs/topics.md, grid meter
     )
-    if not settings.battery:
-        return meter, None
-    outbox = Outbox()
-    battery = Bridge(
-        Bus(battery_login(settings, bus_settings), settings.battery_id),
-        BatteryDevice(settings.battery_id, client, settings.battery, outbox),
-        entities=BATTERY_ENTITIES,
-        command_model=None,
-        errors=ERRORS,
-        interval=settings.poll_interval,
-        outbox=outbox,
-    )
-    return meter, battery
+    battery = None
+    if settings.battery:
+        outbox = Outbox()
+        login = own_login(
+            bus_settings, "battery", settings.battery_id, settings.battery_mqtt_password
+        )
+        battery = Bridge(
+            Bus(login, settings.battery_id),
+            BatteryDevice(settings.battery_id, client, settings.battery, outbox),
+            entities=BATTERY_ENTITIES,
+            command_model=None,
+            errors=ERRORS,
+            interval=settings.poll_interval,
+            outbox=outbox,
+        )
+    inverter = None
+    if settings.inverter:
+        login = own_login(
+            bus_settings, "inverter", settings.inverter_id, settings.inverter_mqtt_password
+        )
+        inverter = Bridge(
+            Bus(login, settings.inverter_id),
+            InverterDevice(settings.inverter_id, client),
+            entities=INVERTER_ENTITIES,
+            command_model=None,
+            errors=ERRORS,
+            interval=settings.poll_interval,
+            # `ts` is the last read, as the meter's: a surplus worked out from the two must
+            # not take a silent inverter's old power for a steady one
+            every_reading=True,
+        )
+    return Bridges(meter, battery, inverter)
 
 
 async def serve(settings: SolarEdgeSettings, bus_settings: BusSettings) -> None:
@@ -146,8 +202,7 @@ async def serve(settings: SolarEdgeSettings, bus_settings: BusSettings) -> None:
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     client = SolarEdge(settings.host, port=settings.port, unit=settings.unit)
     try:
-        meter, battery = bridges(settings, bus_settings, client)
-        await run_together(meter.serve(), *([battery.serve()] if battery else []))
+        await run_together(*(b.serve() for b in bridges(settings, bus_settings, client) if b))
     finally:
         await client.close()
 

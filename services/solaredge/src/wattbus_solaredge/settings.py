@@ -1,9 +1,10 @@
 """SolarEdge bridge settings (env prefix `WATTBUS_SOLAREDGE_`).
 
-The meter and the battery are two devices on the bus, each with its own MQTT connection (its
-own availability and last will), and a bridge's MQTT user is its device id: the meter logs in
-with `WATTBUS_MQTT_USERNAME`/`_PASSWORD` (set to the meter's id), the battery as its own id
-with `WATTBUS_SOLAREDGE_BATTERY_MQTT_PASSWORD`."""
+The meter, the battery and the inverter are three devices on the bus, each with its own MQTT
+connection (its own availability and last will), and a bridge's MQTT user is its device id: the
+meter logs in with `WATTBUS_MQTT_USERNAME`/`_PASSWORD` (set to the meter's id), the battery and
+the inverter as their own ids with `WATTBUS_SOLAREDGE_BATTERY_MQTT_PASSWORD` and
+`WATTBUS_SOLAREDGE_INVERTER_MQTT_PASSWORD`."""
 
 from __future__ import annotations
 
@@ -29,10 +30,21 @@ class SolarEdgeSettings(ServiceSettings):
     battery_mqtt_password: SecretStr | None = Field(
         None, description="the battery's MQTT login (user: its id), where the broker has logins"
     )
+    inverter: bool = Field(True, description="publish the inverter itself; 0: not")
+    inverter_id: DeviceId = "solaredge-inverter"
+    inverter_mqtt_password: SecretStr | None = Field(
+        None, description="the inverter's MQTT login (user: its id), where the broker has logins"
+    )
     poll_interval: float = Field(1.0, ge=1.0, description="s between readings")
 
     @model_validator(mode="after")
-    def _two_ids(self) -> Self:
-        if self.battery and self.meter_id == self.battery_id:
+    def _own_ids(self) -> Self:
+        """Each device its own id: one id is one MQTT login, and a second connection with it
+        pushes the first off the broker."""
+        if self.battery and self.battery_id == self.meter_id:
             raise field_error("SolarEdgeSettings", "battery_id", "must differ from meter_id")
+        taken = {self.meter_id, *([self.battery_id] if self.battery else [])}
+        if self.inverter and self.inverter_id in taken:
+            message = "must differ from meter_id and battery_id"
+            raise field_error("SolarEdgeSettings", "inverter_id", message)
         return self
