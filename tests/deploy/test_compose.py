@@ -30,7 +30,7 @@ DEVICE_ID_SETTING = {
     "myenergi": "WATTBUS_MYENERGI_ID",
     "kraken": "WATTBUS_KRAKEN_ID",
     "powerwall": "WATTBUS_POWERWALL_ID",
-    "solaredge": "WATTBUS_SOLAREDGE_METER_ID",  # its battery logs in with its own secret
+    "solaredge": "WATTBUS_SOLAREDGE_METER_ID",  # its battery and inverter: their own secrets
     "kasa": "WATTBUS_KASA_ID",
 }
 
@@ -75,6 +75,14 @@ def test_each_service_logs_in_as_the_acl_expects(name: str) -> None:
     # any other secret is the device's, read through a setting's *_FILE (the myenergi API key)
     for secret in device:
         assert f"/run/secrets/{secret}" in [v for k, v in env.items() if k.endswith("_FILE")]
+    # a further device's own login (the solaredge battery's, its inverter's): its id, a user
+    # make broker-users creates, and the password that command writes for it
+    for key, value in env.items():
+        if key.endswith("_MQTT_PASSWORD_FILE") and key != "WATTBUS_MQTT_PASSWORD_FILE":
+            device_id = env[key.removesuffix("_MQTT_PASSWORD_FILE") + "_ID"]
+            assert device_id in users_example()
+            assert value == f"/run/secrets/{device_id}"
+            assert COMPOSE["secrets"][device_id]["file"] == f"./secrets/{device_id}.password"
 
 
 @pytest.mark.parametrize("name", sorted(WATTBUS))
