@@ -63,8 +63,8 @@ BATTERY_ENTITIES = (
 )  # fmt: skip
 
 INVERTER_ENTITIES = (
-    Entity.power("power", "Solar AC power"),
-    Entity.power("dc_power", "Solar DC power"),
+    Entity.power("power", "AC power"),
+    Entity.power("dc_power", "DC power"),
     _energy("energy", "Energy produced"),
     Entity("status", "sensor", "Status"),
 )
