@@ -117,3 +117,48 @@ def test_incomplete_or_bad_mail_settings_are_refused(values: dict[str, object], 
     with pytest.raises(ValidationError) as raised:
         ControllerSettings.only(**MAIL | values)
     assert raised.value.errors()[0]["loc"][0] == field
+
+
+def test_tracked_chargers_are_ids_with_their_kind() -> None:
+    s = ControllerSettings.only(solar_chargers="nrgkick, garage:smartevse,zappi")
+    assert s.solar_chargers == {"nrgkick": "nrgkick", "garage": "smartevse", "zappi": "zappi"}
+    tracking = s.tracking()
+    assert tracking is not None
+    assert list(tracking.chargers) == ["nrgkick", "garage", "zappi"]  # their order kept
+    assert ControllerSettings.only().tracking() is None
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "why"),
+    [
+        ({"solar_chargers": "garage"}, "solar_chargers", "Input should be 'nrgkick'"),
+        ({"solar_chargers": "zendure:nrgkick"}, "solar_chargers", "already has another role"),
+        ({"solar_phases": "2"}, "solar_phases", "Input should be 1, 3 or 'auto'"),
+        ({"solar_min_current": 20, "solar_max_current": 16}, "solar_min_current",
+         "is above WATTBUS_CONTROLLER_SOLAR_MAX_CURRENT=16"),
+        ({"solar_battery_soc": 80}, "solar_battery_max_charge", "what the battery takes"),
+        ({"solar_battery": "powerwall"}, "solar_battery", "not one of WATTBUS_CONTROLLER"),
+        ({"plugs": "kasa,kasa"}, "plugs", "twice"),
+        ({"plugs": "zendure"}, "plugs", "another role"),
+        ({"plug_windows": "10-16"}, "plug_windows", "should be HH:MM-HH:MM"),
+        ({"plug_start": "25:00"}, "plug_start", "should be HH:MM"),
+    ],
+)  # fmt: skip
+def test_solar_and_plug_settings_that_cannot_work_are_refused(
+    values: dict[str, object], field: str, why: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        ControllerSettings.only(**values)
+    (error,) = raised.value.errors()
+    assert error["loc"][0] == field
+    assert why in error["msg"]
+
+
+def test_plug_hours_and_start_as_the_owner_writes_them() -> None:
+    s = ControllerSettings.only(plugs="kasa", plug_windows="10:00-16:00, 22:00-02:00",
+                                plug_start="09:30")  # fmt: skip
+    rules = s.plugging
+    assert rules is not None
+    rule = rules.plugs["kasa"]
+    assert rule.windows == ((time(10), time(16)), (time(22), time(2)))
+    assert rule.start == time(9, 30)
