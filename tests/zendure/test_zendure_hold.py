@@ -588,3 +588,22 @@ async def test_a_lost_hold_with_a_fallback_above_the_cap_is_released_at_the_cap(
     holder = Holder(flow, hold_file, fallback_output_limit=5000)
     assert await holder.release(T0) is Release.FALLBACK
     assert state.properties["outputLimit"] == 800
+
+
+async def test_a_refused_restore_for_an_owner_at_smart_mode_0_costs_two_flash_writes(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    """What the device page says: the settings written one by one after a refusal, and the
+    fallback, each carry the owner's smartMode 0, so the restore that ends in a fallback costs
+    one flash write for the setting the unit took and one for the fallback."""
+    state.min_soc_above_50 = "refused"
+    state.properties.update(outputLimit=0, minSoc=150, smartMode=0)
+    await write_record(hold_file, {"min_soc": 60.0, "output_limit": 800.0, "smart_mode": 0})
+    holder = Holder(flow, hold_file, fallback_min_soc=10)
+    for attempt in range(2):
+        with pytest.raises(NotAppliedError):
+            await holder.release(at(10 + attempt))
+    assert await holder.release(at(12)) is Release.SUBSTITUTED
+    assert (state.properties["minSoc"], state.properties["outputLimit"]) == (100, 800)
+    assert state.properties["smartMode"] == 0
+    assert state.flash_writes == 2
