@@ -13,7 +13,7 @@ from wattbus.hold import Setting, Settings, check_now
 
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.models import Properties
-from wattbus_zendure.port import Saved, SolarFlowPort
+from wattbus_zendure.port import Saved, SolarFlowPort, min_soc_refusal
 
 
 class Holder(hold.Holder[Properties, Saved]):
@@ -42,16 +42,16 @@ class Holder(hold.Holder[Properties, Saved]):
         """The user's discharge floor: on the device now, or at release if held. Checked
         against what the device is documented to take before anything is said or saved: a
         deferred value the device refuses at release would block the restore."""
-        return await self._set("min_soc", percent, "%", now)
+        check_now(now)
+        if (why := min_soc_refusal(percent)) is not None:
+            raise CommandError(f"min_soc {percent:g} % is {why}")
+        return await self.change({"min_soc": percent}, now)
 
     async def set_output_limit(self, watts: float, now: datetime) -> Setting:
         """The user's AC output limit, on the same terms as `set_min_soc`: at most the
         unit's own `inverseMaxPower`, which it reports."""
-        return await self._set("output_limit", watts, "W", now)
-
-    async def _set(self, name: str, value: float, unit: str, now: datetime) -> Setting:
         check_now(now)
         reading = (await self._flow.report()).properties
-        if (why := self.port.refuses(reading, name, value)) is not None:
-            raise CommandError(f"{name} {value:g} {unit} is {why}")
-        return await self.change({name: value}, now)
+        if (why := self.port.refuses(reading, "output_limit", watts)) is not None:
+            raise CommandError(f"output_limit {watts:g} W is {why}")
+        return await self.change({"output_limit": watts}, now)

@@ -112,12 +112,11 @@ class SolarFlowPort:
         """The ranges the bridge knows: minSoc as zenSDK documents it, outputLimit up to the
         unit's own `inverseMaxPower`, which it reports."""
         if name == "min_soc":
-            top, unit, which = USER_MIN_SOC_MAX, "%", "a SolarFlow"
-        else:
-            cap = reading.inverse_max_power
-            top, unit, which = (math.inf if cap is None else cap), "W", "this SolarFlow"
+            return min_soc_refusal(value)
+        cap = reading.inverse_max_power
+        top = math.inf if cap is None else cap
         if isinstance(value, str) or not (math.isfinite(value) and 0 <= value <= top):
-            return f"outside what {which} takes (0-{top:g} {unit})"
+            return f"outside what this SolarFlow takes (0-{top:g} W)"
         return None
 
     def stand_in(self, reading: Properties, name: str) -> Value | None:
@@ -126,6 +125,14 @@ class SolarFlowPort:
         an output limit left at 0 would hold it for good."""
         top = reading.inverse_max_power
         return None if name != "output_limit" or top is None else float(top)
+
+
+def min_soc_refusal(value: Value) -> str | None:
+    """Why a SolarFlow may refuse `value` as minSoc, or None: a check that needs no reading,
+    so an owner's value is refused even while the unit is away."""
+    if isinstance(value, str) or not (math.isfinite(value) and 0 <= value <= USER_MIN_SOC_MAX):
+        return f"outside what a SolarFlow takes (0-{USER_MIN_SOC_MAX:g} %)"
+    return None
 
 
 def _number(settings: Settings, name: str) -> float | None:
