@@ -210,6 +210,59 @@ async def test_shelly_devices_read_nothing(shelly_home_broker: tuple[Broker, Pat
         assert len(device.messages) == 0
 
 
+def a_devices_topics(user: str) -> list[str]:
+    """What the ACL's patterns give every user: a bridge's own topics, and its Home Assistant
+    device. Under any other user's name they would be a device of that name."""
+    own = [f"wattbus/{user}/{leaf}" for leaf in ("state", "availability", "event")]
+    return [*own, f"homeassistant/device/{user}/config"]
+
+
+async def forges_nothing(
+    broker: Broker, root: Path, user: str, allowed: tuple[str, bytes] | None = None
+) -> None:
+    """`user` publishes to a device's topics under its own name, then to `allowed` (or, when
+    it may publish nothing a reader sees, nothing): only that one arrives."""
+    reader = "homeassistant" if user == "owner" else "owner"  # one connection per user
+    async with (
+        client(broker, root, reader) as owner,
+        observing(owner, "#") as seen,
+        client(broker, root, user) as forger,
+    ):
+        for topic in a_devices_topics(user):
+            await forger.publish(topic, b'{"forged":true}', qos=1, retain=True)
+        if allowed is None:  # the owner's own round trip then marks the end
+            allowed = ("wattbus/zendure/set", b'{"min_soc":20}')
+            await owner.publish(*allowed, qos=1)
+        else:
+            await forger.publish(*allowed, qos=1)
+        await seen.wait_for(allowed[0])
+    assert [m.topic for m in seen.messages] == [allowed[0]]
+
+
+async def test_a_shelly_device_cannot_pose_as_a_wattbus_device(
+    shelly_home_broker: tuple[Broker, Path],
+) -> None:
+    """The patterns that give each bridge its own topics gave the devices' user
+    wattbus/shelly-grid-meter/... and a Home Assistant device of that name."""
+    broker, root = shelly_home_broker
+    await forges_nothing(broker, root, "shelly-grid-meter", ("shelly/grid-meter/online", b"true"))
+
+
+async def test_a_charger_cannot_pose_as_a_wattbus_device(
+    charger_home_broker: tuple[Broker, Path],
+) -> None:
+    broker, root = charger_home_broker
+    await forges_nothing(broker, root, "smartevse-garage", ("SmartEVSE/garage/Mode", b"Smart"))
+
+
+@pytest.mark.parametrize("user", ["homeassistant", "nodered", "cli", "owner"])
+async def test_a_program_that_sends_commands_cannot_pose_as_a_wattbus_device(
+    home_broker: tuple[Broker, Path], user: str
+) -> None:
+    broker, root = home_broker
+    await forges_nothing(broker, root, user)
+
+
 async def test_a_charger_writes_only_under_its_prefix_and_reads_only_its_commands(
     charger_home_broker: tuple[Broker, Path],
 ) -> None:

@@ -229,3 +229,43 @@ async def test_an_unreachable_release_is_owed_and_retried(
     assert await Holder(port, hold_file).expire(at(11)) is True  # a restart still owes it
     assert has(gateway) == OWNERS
     assert holder.outbox.take() == []
+
+
+async def test_a_refused_fallback_gives_way_to_the_stand_in_and_an_error(
+    gateway: Gateway, hold_file: Path
+) -> None:
+    """The saved 95 % and the 90 % fallback both above the cloud's 80 % cap, which this port
+    cannot know beforehand: the device's stand-in ends the restore, with the error event.
+    Before, the refused fallback raised at every release and the battery stayed held."""
+    gateway.reserve, gateway.stand_in_reserve = 95.0, 50.0
+    holder = Holder(GatewayPort(gateway), hold_file, fallbacks={"reserve": 90.0})
+    await holder.hold(LEASE, T0)
+    gateway.max_reserve = 80.0
+    for attempt in range(2):
+        with pytest.raises(NotAppliedError):
+            await holder.release(at(10 + attempt))
+    assert await holder.release(at(12)) is Release.SUBSTITUTED
+    assert has(gateway) == {"operation": "self_consumption", "reserve": 50.0}
+    assert not holder.held and on_disk(hold_file) is None
+    (event,) = holder.outbox.take()
+    assert (event.kind, event.code) == (EventKind.ERROR, "restore_failed")
+    assert event.data == {"refused": {"reserve": 95.0}, "written": {"reserve": 50.0}, "left": []}
+    assert "reserve 90.0 is outside 0-80" in event.reason
+
+
+async def test_a_restore_refused_with_its_fallback_and_no_stand_in_ends_with_an_error(
+    gateway: Gateway, hold_file: Path
+) -> None:
+    gateway.reserve = 95.0
+    holder = Holder(GatewayPort(gateway), hold_file, fallbacks={"reserve": 90.0})
+    await holder.hold(LEASE, T0)
+    gateway.max_reserve = 80.0
+    for attempt in range(2):
+        with pytest.raises(NotAppliedError):
+            await holder.release(at(10 + attempt))
+    assert await holder.release(at(12)) is Release.SUBSTITUTED
+    assert not holder.held and on_disk(hold_file) is None
+    (event,) = holder.outbox.take()
+    assert (event.kind, event.code) == (EventKind.ERROR, "restore_failed")
+    assert event.data == {"refused": {"reserve": 95.0}, "written": {}, "left": ["reserve"]}
+    assert "left as the device has it" in event.reason

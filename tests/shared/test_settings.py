@@ -45,6 +45,9 @@ BAD: list[tuple[type[ServiceSettings], dict[str, Any], str]] = [
     (ZendureSettings, {**HOST, "fallback_min_soc": 100}, "fallback_min_soc"),
     (ZendureSettings, {**HOST, "fallback_min_soc": 50.1}, "fallback_min_soc"),
     (ZendureSettings, {**HOST, "fallback_output_limit": -1}, "fallback_output_limit"),
+    # 0 W is what a hold by output limit looks like: a refused restore ending there stays held
+    (ZendureSettings, {**HOST, "fallback_output_limit": 0}, "fallback_output_limit"),
+    (ZendureSettings, {**HOST, "fallback_output_limit": 0.4}, "fallback_output_limit"),
     (ZendureSettings, {**HOST, "default_lease": 0.001}, "default_lease"),
     (ControllerSettings, {"batteries": ""}, "batteries"),
     (ControllerSettings, {"batteries": " , "}, "batteries"),
@@ -85,7 +88,7 @@ def test_a_value_that_cannot_work_is_refused_on_its_field(
         (BusSettings, {"mqtt_port": 1, "topic_prefix": "wattbus/site-1"}),
         (BusSettings, {"mqtt_port": 65535}),
         (ShellySettings, {**HOST, "id": "Grid_Meter-2"}),
-        (ZendureSettings, {**HOST, "fallback_min_soc": 50, "fallback_output_limit": 0}),
+        (ZendureSettings, {**HOST, "fallback_min_soc": 50, "fallback_output_limit": 1}),
         (ZendureSettings, {**HOST, "fallback_min_soc": None}),
         (ControllerSettings, {"confirm": 0, "release": 0}),
         (ControllerSettings, {"confirm": 0.5, "release": 1, "threshold": 100}),

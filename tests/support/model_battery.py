@@ -44,6 +44,7 @@ class Gateway:
     max_reserve: float = 100.0  # a write above this is refused whole
     drop: set[str] = field(default_factory=set)  # parts of every write silently not applied
     reachable: bool = True
+    stand_in_reserve: float | None = None  # a reserve it always takes, if it has one
     writes: list[Settings] = field(default_factory=list)
 
 
@@ -104,8 +105,11 @@ class GatewayPort:
     def unrestored(self, reading: Reading, saved: Saved) -> str | None:
         return None
 
-    async def stand_in(self, name: str) -> Value | None:
-        return None
+    def refuses(self, reading: Reading, name: str, value: Value) -> str | None:
+        return None  # like a bridge that cannot know the range: the device says so
+
+    def stand_in(self, reading: Reading, name: str) -> Value | None:
+        return self.gateway.stand_in_reserve if name == "reserve" else None
 
     def _reach(self) -> Gateway:
         if not self.gateway.reachable:

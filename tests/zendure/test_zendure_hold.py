@@ -549,3 +549,61 @@ async def test_a_refused_output_limit_with_no_fallback_ends_at_the_units_own_cap
         "written": {"output_limit": 800.0},
         "left": [],
     }
+
+
+async def test_a_fallback_above_the_units_cap_gives_way_to_the_cap(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    """As above, with a 5000 W output-limit fallback: the unit takes at most its cap (800 W
+    now), so the fallback is not written, and the cap ends the restore. Before, the refused
+    fallback raised on every release after the third and the unit stayed at 0 W, held."""
+    state.min_soc_above_50 = "ignored"
+    state.properties.update(outputLimit=1200)
+    holder = Holder(flow, hold_file, fallback_output_limit=5000)
+    assert await holder.hold(LEASE, T0) is HoldRoute.OUTPUT_LIMIT
+    state.properties.update(inverseMaxPower=800)
+    for attempt in range(2):
+        with pytest.raises(NotAppliedError):
+            await holder.release(at(10 + attempt))
+    assert await holder.release(at(12)) is Release.SUBSTITUTED
+    assert state.properties["outputLimit"] == 800
+    assert not holder.held and on_disk(hold_file) is None
+    assert 5000 not in [w["properties"].get("outputLimit") for w in state.writes]
+    (event,) = holder.outbox.take()
+    assert (event.kind, event.code) == (EventKind.ERROR, "restore_failed")
+    assert event.data == {
+        "refused": {"output_limit": 1200.0},
+        "written": {"output_limit": 800.0},
+        "left": [],
+    }
+    assert "fallback output_limit 5000 W, outside what this SolarFlow takes" in event.reason
+
+
+async def test_a_lost_hold_with_a_fallback_above_the_cap_is_released_at_the_cap(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    """No record, the unit at outputLimit 0 (a lost hold), a fallback the unit would refuse:
+    the release writes the unit's cap instead of failing at every try."""
+    state.properties.update(outputLimit=0, inverseMaxPower=800)
+    holder = Holder(flow, hold_file, fallback_output_limit=5000)
+    assert await holder.release(T0) is Release.FALLBACK
+    assert state.properties["outputLimit"] == 800
+
+
+async def test_a_refused_restore_for_an_owner_at_smart_mode_0_costs_two_flash_writes(
+    state: ZendureState, flow: SolarFlow, hold_file: Path
+) -> None:
+    """What the device page says: the settings written one by one after a refusal, and the
+    fallback, each carry the owner's smartMode 0, so the restore that ends in a fallback costs
+    one flash write for the setting the unit took and one for the fallback."""
+    state.min_soc_above_50 = "refused"
+    state.properties.update(outputLimit=0, minSoc=150, smartMode=0)
+    await write_record(hold_file, {"min_soc": 60.0, "output_limit": 800.0, "smart_mode": 0})
+    holder = Holder(flow, hold_file, fallback_min_soc=10)
+    for attempt in range(2):
+        with pytest.raises(NotAppliedError):
+            await holder.release(at(10 + attempt))
+    assert await holder.release(at(12)) is Release.SUBSTITUTED
+    assert (state.properties["minSoc"], state.properties["outputLimit"]) == (100, 800)
+    assert state.properties["smartMode"] == 0
+    assert state.flash_writes == 2

@@ -101,5 +101,15 @@ class PowerwallPort:
     def unrestored(self, reading: Settings, saved: Saved) -> str | None:
         return None  # a restore carries nothing besides the two settings
 
-    async def stand_in(self, name: str) -> Value | None:
+    def refuses(self, reading: Settings, name: str, value: Value) -> str | None:
+        """The route's reserve range, which the settings already check the fallback against;
+        and the operating modes a gateway knows."""
+        if name == "operation":
+            return None if value in OPERATIONS else f"not one of {', '.join(OPERATIONS)}"
+        top = self.gateway.max_reserve
+        if isinstance(value, str) or not 0 <= value <= top:
+            return f"outside what route {self.gateway.route} takes (0-{top:g} %)"
+        return None
+
+    def stand_in(self, reading: Settings, name: str) -> Value | None:
         return None  # no value the gateway always takes: the configured fallbacks, or none

@@ -3,7 +3,6 @@ its fallbacks by name, and the owner's own settings checked against what the uni
 
 from __future__ import annotations
 
-import math
 import os
 from datetime import datetime
 
@@ -14,11 +13,7 @@ from wattbus.hold import Setting, Settings, check_now
 
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.models import Properties
-from wattbus_zendure.port import Saved, SolarFlowPort
-
-# %: what zenSDK documents for minSoc (0-500, tenths). Some firmware takes more (the hold's
-# 100 % relies on it where it can), but a user's value above this may be refused at release.
-USER_MIN_SOC_MAX = 50.0
+from wattbus_zendure.port import Saved, SolarFlowPort, min_soc_refusal
 
 
 class Holder(hold.Holder[Properties, Saved]):
@@ -48,20 +43,15 @@ class Holder(hold.Holder[Properties, Saved]):
         against what the device is documented to take before anything is said or saved: a
         deferred value the device refuses at release would block the restore."""
         check_now(now)
-        if not 0 <= percent <= USER_MIN_SOC_MAX:
-            raise CommandError(
-                f"min_soc {percent:g} % is outside what a SolarFlow takes "
-                f"(0-{USER_MIN_SOC_MAX:g} %)"
-            )
+        if (why := min_soc_refusal(percent)) is not None:
+            raise CommandError(f"min_soc {percent:g} % is {why}")
         return await self.change({"min_soc": percent}, now)
 
     async def set_output_limit(self, watts: float, now: datetime) -> Setting:
         """The user's AC output limit, on the same terms as `set_min_soc`: at most the
         unit's own `inverseMaxPower`, which it reports."""
         check_now(now)
-        top = (await self._flow.report()).properties.inverse_max_power
-        if not (math.isfinite(watts) and 0 <= watts <= (math.inf if top is None else top)):
-            raise CommandError(
-                f"output_limit {watts:g} W is outside what this SolarFlow takes (0-{top} W)"
-            )
+        reading = (await self._flow.report()).properties
+        if (why := self.port.refuses(reading, "output_limit", watts)) is not None:
+            raise CommandError(f"output_limit {watts:g} W is {why}")
         return await self.change({"output_limit": watts}, now)

@@ -27,6 +27,9 @@ PERCENT_TOLERANCE = 0.05  # %: half the device's 0.1 % step
 WATT_TOLERANCE = 0.5  # W: the device works in whole watts
 # charging from AC: outputLimit 0 is normal there, so with no record it is no sign of a hold
 AC_MODE_INPUT = 1
+# %: what zenSDK documents for minSoc (0-500, tenths). Some firmware takes more (the hold's
+# 100 % relies on it where it can), but a user's value above this may be refused at release.
+USER_MIN_SOC_MAX = 50.0
 
 SPECS = {
     "min_soc": SettingSpec("minSoc", "%", PERCENT_TOLERANCE),
@@ -105,14 +108,31 @@ class SolarFlowPort:
             return None
         return f"device reads back smartMode {reading.smart_mode} (wrote {saved.smart_mode})"
 
-    async def stand_in(self, name: str) -> Value | None:
+    def refuses(self, reading: Properties, name: str, value: Value) -> str | None:
+        """The ranges the bridge knows: minSoc as zenSDK documents it, outputLimit up to the
+        unit's own `inverseMaxPower`, which it reports."""
+        if name == "min_soc":
+            return min_soc_refusal(value)
+        cap = reading.inverse_max_power
+        top = math.inf if cap is None else cap
+        if isinstance(value, str) or not (math.isfinite(value) and 0 <= value <= top):
+            return f"outside what this SolarFlow takes (0-{top:g} W)"
+        return None
+
+    def stand_in(self, reading: Properties, name: str) -> Value | None:
         """For an output limit, the unit's own `inverseMaxPower`: the output cap its owner set
         (800 W where the law says so), which the unit always takes as an output limit, where
         an output limit left at 0 would hold it for good."""
-        if name != "output_limit":
-            return None
-        top = (await self.read()).inverse_max_power
-        return None if top is None else float(top)
+        top = reading.inverse_max_power
+        return None if name != "output_limit" or top is None else float(top)
+
+
+def min_soc_refusal(value: Value) -> str | None:
+    """Why a SolarFlow may refuse `value` as minSoc, or None: a check that needs no reading,
+    so an owner's value is refused even while the unit is away."""
+    if isinstance(value, str) or not (math.isfinite(value) and 0 <= value <= USER_MIN_SOC_MAX):
+        return f"outside what a SolarFlow takes (0-{USER_MIN_SOC_MAX:g} %)"
+    return None
 
 
 def _number(settings: Settings, name: str) -> float | None:

@@ -18,8 +18,9 @@ from wattbus.settings import BusSettings
 
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.exceptions import ZendureError
-from wattbus_zendure.hold import USER_MIN_SOC_MAX, Holder
+from wattbus_zendure.hold import Holder
 from wattbus_zendure.models import MAX_OUTPUT_LIMIT, Properties, product_name
+from wattbus_zendure.port import USER_MIN_SOC_MAX
 from wattbus_zendure.settings import ZendureSettings
 
 log = logging.getLogger(__name__)

@@ -29,4 +29,6 @@ class ZendureSettings(ServiceSettings):
     # with no saved record, it is a hold someone lost, and 10 % gives the battery back. The
     # fallback itself stays in the documented range: at 100 % it would be a hold for good.
     fallback_min_soc: float | None = Field(10.0, ge=0, le=FALLBACK_MIN_SOC_MAX)
-    fallback_output_limit: Watts | None = None
+    # at least 1 W: outputLimit 0 (the unit works in whole watts) is what a hold by output
+    # limit looks like, so a restore ending in it would leave the battery held for good
+    fallback_output_limit: Watts | None = Field(None, ge=1)

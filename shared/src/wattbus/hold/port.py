@@ -94,9 +94,16 @@ class BatteryPort(Protocol[R, S]):
         as not restored."""
         ...
 
-    async def stand_in(self, name: str) -> Value | None:
-        """A value the device always takes for `name`, to end a restore it keeps refusing
-        when the owner configured no fallback; None if there is none."""
+    def refuses(self, reading: R, name: str, value: Value) -> str | None:
+        """Why the device, as `reading` shows it, would refuse `value` for `name` (outside
+        the range it takes), or None: it takes it, or the bridge cannot know. A fallback it
+        would refuse is not written; the stand-in goes in its place."""
+        ...
+
+    def stand_in(self, reading: R, name: str) -> Value | None:
+        """A value the device, as `reading` shows it, always takes for `name`, to end a
+        restore it keeps refusing when no fallback is configured or the fallback is refused;
+        None if there is none."""
         ...
 
 

@@ -4,8 +4,9 @@ A restore the device refuses cannot block the rest: the settings are written tog
 if the device refuses that request, each on its own, so that the ones it takes land. Those it
 took stay taken; a later attempt (the next release, or the next poll for an owed one) writes
 only the rest. One it still refuses after `RESTORE_ATTEMPTS` attempts is replaced by its
-configured fallback (or the port's stand-in), with a `restore_failed` error event: a battery
-is never held for good because one saved value became unacceptable.
+configured fallback (or the port's stand-in, where there is none or the device refuses it),
+with a `restore_failed` error event, and the restore ends there: a battery is never held for
+good because one saved value became unacceptable.
 
 What is under way lives in memory: a restart of the bridge starts the restore over.
 """
@@ -97,26 +98,41 @@ class Restore(Generic[R, S]):
     async def _give_up(self, refused: Settings, saved: S, why: str) -> None:
         """The fallbacks in place of what the device keeps refusing, and an `error` event:
         a battery left held because one value became unacceptable would never discharge.
-        Where no fallback is configured, the port's stand-in (if it has one) takes its
-        place."""
-        written: Settings = {}
+        A fallback the device would refuse or does refuse gives way to the port's stand-in;
+        what neither can replace is left as the device has it. The restore ends here
+        whatever the device took, with the event: a device that refuses every value would
+        otherwise keep the battery held without end."""
+        reading = await self._port.read()
+        chosen: Settings = {}
+        notes: list[str] = []
         for name in refused:
-            value = self._fallbacks.get(name)
-            if value is None:
-                value = await self._port.stand_in(name)
+            value, note = substitute(self._port, reading, name, self._fallbacks.get(name))
+            notes += [note] if note else []
             if value is not None:
-                written[name] = value
-        left = sorted(k for k in refused if k not in written)
-        if written:
-            failed = await self.put_back(written, saved)
-            if failed:
-                raise NotAppliedError("fallbacks not applied: " + "; ".join(failed.values()))
+                chosen[name] = value
+        failed = await self.put_back(chosen, saved) if chosen else {}
+        notes += failed.values()
+        written = {k: v for k, v in chosen.items() if k not in failed}
+        second: Settings = {}
+        for name in failed:
+            stand_in = self._port.stand_in(reading, name)
+            if stand_in is not None and stand_in != chosen[name]:
+                second[name] = stand_in
+        if second:
+            failed = await self.put_back(second, saved)
+            notes += failed.values()
+            written |= {k: v for k, v in second.items() if k not in failed}
         self.substituted = written
+        left = sorted(k for k in refused if k not in written)
         specs = self._port.specs
         reason = f"the device refused restoring {describe(refused, specs)} {RESTORE_ATTEMPTS} times"
-        reason += f" ({why}); wrote {describe(written, specs)} instead" if written else f" ({why})"
+        reason += f" ({why})"
+        if notes:
+            reason += f"; also refused: {'; '.join(notes)}"
+        if written:
+            reason += f"; wrote {describe(written, specs)} instead"
         if left:
-            reason += f"; no fallback for {', '.join(left)}, left as the device has it"
+            reason += f"; nothing in place of {', '.join(left)}, left as the device has it"
         self._outbox.put(
             DeviceEvent(
                 EventKind.ERROR,
@@ -125,3 +141,17 @@ class Restore(Generic[R, S]):
                 {"refused": dict(refused), "written": written, "left": left},
             )
         )
+
+
+def substitute(
+    port: BatteryPort[R, S], reading: R, name: str, fallback: Value | None
+) -> tuple[Value | None, str | None]:
+    """What to write in place of `name`: its fallback, unless `reading` shows the device
+    would refuse it (then the port's stand-in, and why the fallback was passed over)."""
+    if fallback is None:
+        return port.stand_in(reading, name), None
+    why = port.refuses(reading, name, fallback)
+    if why is None:
+        return fallback, None
+    label = describe({name: fallback}, port.specs)
+    return port.stand_in(reading, name), f"fallback {label}, {why}"

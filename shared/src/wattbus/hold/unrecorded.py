@@ -1,7 +1,8 @@
 """A battery that looks held with no record to say what it had: the file was lost mid-hold,
 or a power cut of the host took it before it was synced. Its held values must not be saved
 as the owner's (the release would then keep it held for good), and a release finds nothing
-to restore: the configured fallbacks cover both. A setting without one is left alone.
+to restore: the configured fallbacks cover both (a fallback the device would refuse gives way
+to the port's stand-in). A setting without one is left alone.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 
 from wattbus.hold.port import BatteryPort, R, S, Settings, Value, as_read, describe
 from wattbus.hold.readback import verify
+from wattbus.hold.restore import substitute
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,14 @@ async def release_unrecorded(port: BatteryPort[R, S], fallbacks: Mapping[str, Va
     if not fallbacks:
         return False
     reading = await port.read()
-    written = {n: fallbacks[n] for n in looking_held(port, reading) if n in fallbacks}
+    written: Settings = {}
+    for name in looking_held(port, reading):
+        if name in fallbacks:
+            value, why = substitute(port, reading, name, fallbacks[name])
+            if why:
+                log.warning("%s", why)
+            if value is not None:
+                written[name] = value
     if not written:
         return False
     log.warning("device looks held with no record: fallback %s", describe(written, port.specs))
