@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -48,11 +49,14 @@ OPTIONS: tuple[tuple[str, PhaseChoice], ...] = (("3 phases", 3), ("1/3 switching
 DEFAULTS = ChargingSettings(chargers={}, pv_peak=PV_PEAK)  # wattbus's, the chargers per row
 
 
+Kind = Literal["peer", "wattbus", "oracle"]
+
+
 @dataclass(frozen=True)
 class Row:
     name: str
     phases: PhaseChoice
-    kind: str  # "peer", "wattbus" or "oracle"
+    kind: Kind
     figures: Figures
 
 
@@ -73,7 +77,7 @@ def day_rows(
         return reference_day(sky, seed, PV_PEAK)
 
     ahead = foresight(fresh(), DT, start, end)
-    makers: list[tuple[str, str, Callable[[PhaseChoice], Rules], tuple[PhaseChoice, ...]]] = [
+    makers: list[tuple[str, Kind, Callable[[PhaseChoice], Rules], tuple[PhaseChoice, ...]]] = [
         ("baseline", "peer", lambda p: Baseline(p), (3,)),
         ("evcc", "peer", lambda p: Evcc(p), (3, "auto")),
         ("openWB", "peer", lambda p: OpenWB(p), (3, "auto")),
@@ -162,9 +166,12 @@ def overrides(pairs: list[str], parser: argparse.ArgumentParser) -> ChargingSett
         if name not in names:
             parser.error(f"--set {pair}: not a ChargingSettings field ({', '.join(sorted(names))})")
         try:
-            changes[name] = float(value)
+            number = float(value)
         except ValueError:
-            parser.error(f"--set {pair}: {value!r} is not a number")
+            number = math.nan
+        if not math.isfinite(number) or number < 0:
+            parser.error(f"--set {pair}: {value!r} is not a number of 0 or more")
+        changes[name] = number
     return dataclasses.replace(DEFAULTS, **changes)
 
 
