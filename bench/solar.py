@@ -15,13 +15,16 @@ before, as a controller on the bus does:
 
 Each with 3 fixed phases and, where it switches, with 1/3 switching. Per day, the figures
 (kWh): into the car, of it from the sun, grid import and house-battery discharge while the car
-charges, exported while it waits; current changes and start/stop cycles; plug hours on surplus
-(n/a: no plug policy yet). Then a verdict per goal and phase option, against the peers with
-the same option (the baseline, which never switches, with 3 phases): less grid import than
-every peer (within a Wh is a tie, as where none imports); no more cycles than the best peer;
-solar kWh into the car within 10 % of the oracle's.
+charges, exported while it waits; current changes and start/stop cycles. Plug hours on surplus
+come from a second run of wattbus with a 2 kW heating rod on a smart plug in the house,
+switched by the controller's plug policy, car first (`solar_plug.py`): the hours it ran while
+the home took nothing from the grid or the house battery, and what the car got meanwhile; no
+peer's plug control is modelled. Then a verdict per goal and phase option, against the peers
+with the same option (the baseline, which never switches, with 3 phases): less grid import
+than every peer (within a Wh is a tie, as where none imports); no more cycles than the best
+peer; solar kWh into the car within 10 % of the oracle's.
 
-    uv run python bench/solar.py [--seeds 3]     # 3 skies x 3 seeds, about 20 s
+    uv run python bench/solar.py [--seeds 3]     # 3 skies x 3 seeds, about 30 s
     uv run python bench/solar.py --quick         # one day (broken cloud, seed 1), a few seconds
     uv run python bench/solar.py --set stop_delay=60 --set start_delay=120  # wattbus variants
 """
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from solar_peers import Baseline, Evcc, OpenWB, Oracle, foresight
+from solar_plug import ROD, WattbusWithPlug, with_plug
 from wattbus_controller.charging import ChargerSettings, ChargingSettings, PhaseChoice
 from wattbus_simulator.solar_day import Sky, SolarDay, reference_day
 from wattbus_simulator.solar_run import CHARGER, Figures, Rules, WattbusRules, run
@@ -60,12 +64,31 @@ class Row:
     figures: Figures
 
 
-def wattbus(settings: ChargingSettings) -> Callable[[PhaseChoice], Rules]:
-    def make(phases: PhaseChoice) -> Rules:
-        chargers = {CHARGER: ChargerSettings(phases=phases)}
-        return WattbusRules(dataclasses.replace(settings, chargers=chargers))
+@dataclass(frozen=True)
+class PlugRow:
+    """wattbus on the same day with the rod on a plug too: the car's figures and the rod's."""
 
-    return make
+    phases: PhaseChoice
+    figures: Figures
+    hours_on: float
+    hours_on_surplus: float
+
+
+def wattbus(settings: ChargingSettings, phases: PhaseChoice) -> WattbusRules:
+    chargers = {CHARGER: ChargerSettings(phases=phases)}
+    return WattbusRules(dataclasses.replace(settings, chargers=chargers))
+
+
+def plug_rows(
+    sky: Sky, seed: int, settings: ChargingSettings, start: float = START, end: float = END
+) -> list[PlugRow]:
+    rows = []
+    for phases in (3, "auto"):
+        day = reference_day(sky, seed, PV_PEAK)
+        rules = WattbusWithPlug(wattbus(settings, phases), with_plug(day, seed))
+        figures = run(day, rules, DT, start, end)
+        rows.append(PlugRow(phases, figures, rules.hours_on, rules.hours_on_surplus))
+    return rows
 
 
 def day_rows(
@@ -81,7 +104,7 @@ def day_rows(
         ("baseline", "peer", lambda p: Baseline(p), (3,)),
         ("evcc", "peer", lambda p: Evcc(p), (3, "auto")),
         ("openWB", "peer", lambda p: OpenWB(p), (3, "auto")),
-        ("wattbus", "wattbus", wattbus(settings), (3, "auto")),
+        ("wattbus", "wattbus", lambda p: wattbus(settings, p), (3, "auto")),
         ("oracle", "oracle", lambda p: Oracle(ahead, start, DT, p), (3, "auto")),
     ]
     return [
@@ -103,17 +126,27 @@ COLUMNS: tuple[tuple[str, Callable[[Figures], str]], ...] = (
     ("changes", lambda f: str(f.changes)),
     ("cycles", lambda f: str(f.cycles)),
     ("exported kWh", lambda f: f"{f.exported:.2f}"),
-    ("plug h on surplus", lambda f: "n/a"),  # no plug policy yet
 )
+PLUG_HEAD = "plug h on surplus"  # wattbus's, from its run with the rod; no peer's is modelled
 
 
-def table(rows: list[Row]) -> None:
+def table(rows: list[Row], plugs: list[PlugRow]) -> None:
     widths = [max(10, len(head) + 2) for head, _ in COLUMNS]
     heads = "".join(f"{head:>{w}}" for (head, _), w in zip(COLUMNS, widths, strict=True))
-    print(f"  {'rule set':<9}{'phases':>7}{heads}")
+    print(f"  {'rule set':<9}{'phases':>7}{heads}{PLUG_HEAD:>19}")
     for r in rows:
         cells = (f"{cell(r.figures):>{w}}" for (_, cell), w in zip(COLUMNS, widths, strict=True))
-        print(f"  {r.name:<9}{label(r.phases):>7}{''.join(cells)}")
+        hours = next((p.hours_on_surplus for p in plugs if p.phases == r.phases), None)
+        plug = f"{hours:.2f}" if r.kind == "wattbus" and hours is not None else "n/a"
+        print(f"  {r.name:<9}{label(r.phases):>7}{''.join(cells)}{plug:>19}")
+    for p in plugs:
+        alone = next(r.figures for r in rows if r.kind == "wattbus" and r.phases == p.phases)
+        f = p.figures
+        print(f"  wattbus {label(p.phases)} with the {ROD / 1000:g} kW rod on its plug rules: on "
+              f"{p.hours_on:.2f} h, {p.hours_on_surplus:.2f} h of it on surplus; the car "
+              f"{f.car:.2f} kWh ({alone.car:.2f} without the rod), {f.car_solar:.2f} from the sun "
+              f"({alone.car_solar:.2f}), grid {f.grid_import:.2f}, battery "
+              f"{f.battery_discharge:.2f}")  # fmt: skip
 
 
 Outcome = Literal["met", "tied", "missed"]
@@ -195,7 +228,7 @@ def main() -> None:
     for sky, seed in days:
         rows = day_rows(sky, seed, settings)
         print(f"\n{sky.value} sky, seed {seed}")
-        table(rows)
+        table(rows, plug_rows(sky, seed, settings))
         for option, phases in OPTIONS:
             for v in verdicts(rows, phases):
                 tally.setdefault((option, v.goal), []).append(v.outcome)
