@@ -60,6 +60,7 @@ class WattbusWithPlug:
     def decide(self, seen: Reading, plugged: bool, car_full: bool) -> tuple[float | None, int]:
         self._count(seen)
         offer = self.car.memory.chargers.get(CHARGER, charging.ChargerMemory()).offer
+        self.car.yielding = ROD if self.load.on and self.settings.car_first else 0.0
         current, phases = self.car.decide(seen, plugged, car_full)
         now = DAY + timedelta(seconds=seen.t)
         charger = ChargerState(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from support.broker import Broker
 from support.mqtt import Msg
-from wattbus.models import PlugState
+from wattbus.models import ChargerState, PlugState
 
 from .conftest import STATE, Rig, client, controller_rig
 
@@ -62,3 +63,28 @@ async def test_an_offline_plug_is_left_alone(own_broker: Broker, tmp_path: Path)
         await rig.house(-3000, hold=False)
         await rig.obs.wait_for(STATE, decided(None), after=mark)
         assert not [m for m in rig.obs.messages[mark:] if m.topic == PLUG_SET]
+
+
+async def test_a_plug_gives_way_to_a_car_that_its_draw_would_start(
+    own_broker: Broker, tmp_path: Path
+) -> None:
+    """The rod takes 2 kW and 2.5 kW are exported: without the rod, 4.5 kW would start the
+    car on three phases. The car comes first: it starts, and the rod goes off for it."""
+    settings: dict[str, Any] = {"plugs": PLUG, "plug_min_on": 0, "plug_min_off": 0,
+                "solar_chargers": "nrgkick", "solar_start_delay": 0}  # fmt: skip
+    async with (
+        controller_rig(own_broker, tmp_path, **settings) as rig,
+        client(own_broker, PLUG) as plug,
+        client(own_broker, "nrgkick") as charger,
+    ):
+        car = ChargerState(ts=rig.clock(), charging=False, plugged=True, power=0.0,
+                           min_current=6.0, max_current=16.0)  # fmt: skip
+        await charger.publish("wattbus/nrgkick/state", car.model_dump_json(), qos=1, retain=True)
+        await plug.publish(PLUG_STATE, plug_state(rig, on=True), qos=1, retain=True)
+        mark = rig.obs.mark()
+        await rig.house(-2500, hold=False)
+        started = await rig.obs.wait_for(
+            "wattbus/nrgkick/set", lambda m: "current" in m.json, after=mark
+        )
+        assert started.json["current"] == 6.0  # 4500 W on 3 phases
+        await rig.obs.wait_for(PLUG_SET, switched(False), after=mark)

@@ -186,7 +186,11 @@ def _track(
     if s.solar_battery is not None:
         battery = fresh(inputs.guard.batteries.get(s.solar_battery), now, stale)
     cars = [c for c in chargers.values() if c is not None]
-    share = None if meter is None else surplus(s.priority, meter, cars, battery)
+    share = (
+        None
+        if meter is None
+        else surplus(s.priority, meter, cars, battery, _yielding(s, inputs, now))
+    )
     sky = clouds.observe(memory.sky, _pv(s, inputs, battery, now), cs.pv_peak, now)
     if smart is not None:
         cs = replace(cs, chargers={cid: _fast(c) for cid, c in cs.chargers.items()})
@@ -194,6 +198,14 @@ def _track(
                                    memory, now)  # fmt: skip
     reserve = charging.reserved(cs, chargers, after, targets)
     return after, charger_verdicts(s.mode, targets, smart), share, reserve
+
+
+def _yielding(s: CoreSettings, inputs: Inputs, now: datetime) -> float:
+    """W the plugs on surplus draw now, where they give way to the cars."""
+    if s.plugs is None or not s.plugs.car_first:
+        return 0.0
+    found = [fresh(inputs.plugs.get(p), now, s.guard.stale_after) for p in s.plugs.plugs]
+    return sum(p.power or 0.0 for p in found if p is not None and p.on)
 
 
 def _fast(c: charging.ChargerSettings) -> charging.ChargerSettings:

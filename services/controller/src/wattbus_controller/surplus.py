@@ -70,18 +70,26 @@ def surplus(
     meter: MeterState,
     cars: Iterable[ChargerState],
     battery: BatteryState | None,
+    yielding: float = 0.0,
 ) -> Surplus:
-    """The car's share of the export, given what every tracked car draws now."""
+    """The car's share of the export, given what every tracked car draws now. `yielding`: W
+    of loads that give way to the cars (plugs on surplus, the car first), counted back as
+    surplus: the car may start on it, and the plugs then go off for it."""
     drawn = sum(car_draw(c) for c in cars)
-    free = -meter.power + drawn
+    free = -meter.power + drawn + yielding
     if battery is None:
-        why = f"export {-meter.power:.0f} W + car {drawn:.0f} W"
+        why = f"export {-meter.power:.0f} W + car {drawn:.0f} W" + _yielding(yielding)
         return Surplus(free, free, free - drawn, why)
     charging = battery.power  # > 0 charging: it would be exported if the battery were full
     total = free + charging
     parts = f"export {-meter.power:.0f} W + car {drawn:.0f} W + battery {charging:.0f} W"
+    parts += _yielding(yielding)
     if battery.soc < priority.priority_soc:
         car = total - min(max(total, 0.0), priority.battery_max_charge)
         why = f"{parts}; battery {battery.soc:.0f} % < {priority.priority_soc:.0f} % first"
         return Surplus(car, car, car - drawn, why)
     return Surplus(total, total + priority.battery_assist, total - drawn, parts)
+
+
+def _yielding(watts: float) -> str:
+    return f" + plugs {watts:.0f} W" if watts else ""

@@ -81,6 +81,7 @@ class WattbusRules:
     last: charging.Target | None = None
     charger_every: float = 0.0  # s between the charger's readings (a polled one lags)
     measures_power: bool = True  # False: the charger reports no power, only its state
+    yielding: float = 0.0  # W of plugs that give way to the car, as the controller counts them
     _charger: Reading | None = None  # the car as the charger last reported it
 
     def decide(self, seen: Reading, plugged: bool, car_full: bool) -> tuple[float | None, int]:
@@ -97,7 +98,7 @@ class WattbusRules:
             power=car.car if self.measures_power else None,
             current=offer.current, phases=car.car_phases or phases,
         )  # fmt: skip
-        share = surplus.surplus(self.priority, meter, [charger], battery)
+        share = surplus.surplus(self.priority, meter, [charger], battery, self.yielding)
         sky = clouds.observe(self.memory.sky, seen.pv, self.settings.pv_peak, now)
         inputs = charging.ChargingInputs({CHARGER: charger}, share, sky, battery)
         self.memory, targets = charging.step(self.settings, inputs, self.memory, now)
