@@ -25,6 +25,9 @@ Why the control is built as it is, each against a failure other tools' users rep
   switched to 1 phase by a cloud goes back to 3 once the sun returns (evcc #21328), and a switch
   carries the current the surplus gives on the new phases, never the maximum (evcc #7362).
 - Surplus the house battery cannot absorb goes to the car (evcc #21718), see `surplus.py`.
+- A shortfall the house battery covers may last the stop delay; one that draws on the grid
+  stops the charge after `import_stop_delay`: under broken cloud on the bench days this halves
+  the grid import, at the cost of more stops.
 - The phases in use come from the charger when it reports them (a car on 2 phases, a tripped
   fuse), so currents are worked out on the phases that really draw.
 """
@@ -47,6 +50,10 @@ from wattbus_controller.surplus import VOLTAGE, Surplus, car_draw
 MIN_CURRENT = 6.0  # A: IEC 61851's least charging current
 START_DELAY = 60.0  # s of surplus before tracking starts a charge
 STOP_DELAY = 180.0  # s of shortfall before it stops one
+# a shortfall the house battery cannot cover, so that the grid gives more than IMPORT_MARGIN W,
+# stops a tracked charge sooner: the battery may ride out a shade, the grid may not
+IMPORT_STOP_DELAY = 60.0
+IMPORT_MARGIN = 300.0
 SETTLE = 30.0  # s a car gets to take a new charge before it may count as full
 CHANGE_INTERVAL = 20.0  # s at least before the current goes up again
 UP_MARGIN = 100.0  # W beyond the next step before the current goes up
@@ -80,6 +87,8 @@ class ChargingSettings:
     stop_margin: float = 0.0  # W of shortfall at the least current that is tolerated
     start_delay: float = START_DELAY
     stop_delay: float = STOP_DELAY
+    import_stop_delay: float = IMPORT_STOP_DELAY
+    import_margin: float = IMPORT_MARGIN
     settle: float = SETTLE
     change_interval: float = CHANGE_INTERVAL
     phase_up_delay: float = PHASE_UP_DELAY
@@ -105,6 +114,7 @@ class ChargerMemory(BaseModel):
 
     offer: Offer = Offer()
     short_since: datetime | None = None  # surplus below the least current (or above, paused)
+    import_since: datetime | None = None  # the home importing from the grid while it charges
     enough_since: datetime | None = None
     three_since: datetime | None = None  # surplus enough for three phases
     one_since: datetime | None = None  # too little for three phases
@@ -218,22 +228,25 @@ def _limits(c: ChargerSettings, state: ChargerState) -> _Limits:
 class _Power:
     """W for one charger: `now` the surplus as measured, `aim` what to charge with (less
     while cloudy), `keep` what a charge under way may hold on to (with the house battery's
-    help)."""
+    help), `imported` what the home takes from the grid now."""
 
     now: float
     aim: float
     keep: float
     spare: float  # W over (< 0: short) at the aim, by the meter alone
+    imported: float
 
     def less(self, used: float) -> _Power:
-        return _Power(self.now - used, self.aim - used, self.keep - used, self.spare)
+        return _Power(self.now - used, self.aim - used, self.keep - used, self.spare,
+                      self.imported)  # fmt: skip
 
 
 def _power(inputs: ChargingInputs, peak: float) -> _Power | None:
     if inputs.surplus is None:
         return None
     measured, cut = inputs.surplus.car, inputs.sky.cut(peak)
-    return _Power(measured, measured - cut, inputs.surplus.hold, inputs.surplus.spare - cut)
+    return _Power(measured, measured - cut, inputs.surplus.hold, inputs.surplus.spare - cut,
+                  inputs.surplus.imported)  # fmt: skip
 
 
 def step(
@@ -398,7 +411,11 @@ def _follow(
     if strategy is Strategy.TRACKED:
         short = power.keep < limits.least(phases) - s.stop_margin
         short_since = _since(short, m.short_since, now)
-        m = m.model_copy(update={"short_since": short_since})
+        import_since = _since(short and power.imported > s.import_margin, m.import_since, now)
+        m = m.model_copy(update={"short_since": short_since, "import_since": import_since})
+        if _held(import_since, now, s.import_stop_delay):
+            why = f"{reason}: importing {power.imported:.0f} W"
+            return _pause(m, now, strategy, f"{why} for {s.import_stop_delay:g} s: stopped")
         if _held(short_since, now, s.stop_delay):
             why = f"{reason}: surplus {power.now:.0f} W under {limits.least(phases):.0f} W"
             return _pause(m, now, strategy, f"{why} for {s.stop_delay:g} s: stopped")

@@ -164,6 +164,8 @@ class ControllerSettings(ServiceSettings):
     solar_voltage: float = Field(230.0, ge=100, le=260)
     solar_start_delay: Seconds = charging.START_DELAY
     solar_stop_delay: Seconds = charging.STOP_DELAY
+    solar_import_stop_delay: Seconds = charging.IMPORT_STOP_DELAY
+    solar_import_margin: Watts = charging.IMPORT_MARGIN
     solar_start_margin: Watts = 0.0
     solar_stop_margin: Watts = 0.0
     solar_phase_up_delay: Seconds = charging.PHASE_UP_DELAY
@@ -303,6 +305,8 @@ class ControllerSettings(ServiceSettings):
             stop_margin=self.solar_stop_margin,
             start_delay=self.solar_start_delay,
             stop_delay=self.solar_stop_delay,
+            import_stop_delay=self.solar_import_stop_delay,
+            import_margin=self.solar_import_margin,
             phase_up_delay=self.solar_phase_up_delay,
             phase_down_delay=self.solar_phase_down_delay,
             slow_to_tracked_soc=self.solar_slow_to_tracked_soc,

@@ -41,12 +41,14 @@ class Surplus:
     """`car`: W the car may have now; `hold`: W it may keep while charging (with the
     battery's help); `spare`: W left over (< 0: short) with the cars drawing what they do,
     from the meter and the battery alone, so a charger's older reading cannot skew it;
-    `why`: where the figures come from, for the decision's reason."""
+    `imported`: W the home takes from the grid now; `why`: where the figures come from, for
+    the decision's reason."""
 
     car: float
     hold: float
     spare: float
     why: str
+    imported: float
 
 
 def fresh(state: S | None, now: datetime, stale_after: float) -> S | None:
@@ -79,7 +81,7 @@ def surplus(
     free = -meter.power + drawn + yielding
     if battery is None:
         why = f"export {-meter.power:.0f} W + car {drawn:.0f} W" + _yielding(yielding)
-        return Surplus(free, free, free - drawn, why)
+        return Surplus(free, free, free - drawn, why, max(meter.power, 0.0))
     charging = battery.power  # > 0 charging: it would be exported if the battery were full
     total = free + charging
     parts = f"export {-meter.power:.0f} W + car {drawn:.0f} W + battery {charging:.0f} W"
@@ -87,8 +89,9 @@ def surplus(
     if battery.soc < priority.priority_soc:
         car = total - min(max(total, 0.0), priority.battery_max_charge)
         why = f"{parts}; battery {battery.soc:.0f} % < {priority.priority_soc:.0f} % first"
-        return Surplus(car, car, car - drawn, why)
-    return Surplus(total, total + priority.battery_assist, total - drawn, parts)
+        return Surplus(car, car, car - drawn, why, max(meter.power, 0.0))
+    return Surplus(total, total + priority.battery_assist, total - drawn, parts,
+                   max(meter.power, 0.0))  # fmt: skip
 
 
 def _yielding(watts: float) -> str:
