@@ -38,6 +38,7 @@ BAD = [
     ("controller", "WATTBUS_CONTROLLER_BATTERIES", '["a", 1]'),
     ("controller", "WATTBUS_CONTROLLER_BATTERIES", "zendure,zendure"),
     ("controller", "WATTBUS_CONTROLLER_BATTERIES", "grid-meter"),
+    ("controller", "WATTBUS_CONTROLLER_METER", "zendure"),  # a battery's id
     ("controller", "WATTBUS_CONTROLLER_CONFIRM", "1e-9"),
     ("controller", "WATTBUS_CONTROLLER_RELEASE", "0.0001"),
     ("controller", "WATTBUS_CONTROLLER_THRESHOLD", "0"),
