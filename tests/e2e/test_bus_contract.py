@@ -51,6 +51,14 @@ async def test_garbage_on_every_set_topic_is_rejected_and_changes_nothing(home: 
             assert answer.json["reason"]
         assert home.zendure.state.writes == []
         assert {k: home.props()[k] for k in settings} == before
+        # and a log line for each, as the README says: the topic and the reason
+        logs = {
+            name: home.procs[name].log.read_text() for name in ("shelly", "zendure", "controller")
+        }
+        for topic in {t for t, _ in GARBAGE}:
+            service = {"grid-meter": "shelly"}.get(topic.split("/")[1], topic.split("/")[1])
+            sent = sum(t == topic for t, _ in GARBAGE)
+            assert logs[service].count(f"rejected {topic}: ") == sent, (topic, logs[service])
         # every process is still alive and serving
         mark = obs.mark()
         await obs.publish("wattbus/zendure/set", {"min_soc": 20, "id": "after-garbage"})

@@ -189,7 +189,6 @@ class Bridge(Generic[S, C]):
         try:
             command = parse_command(self.command_model, self.set_topic, topic, payload)
         except CommandError as err:
-            log.warning("%s: rejected %s: %s", self.device_id, topic, err)
             await self._event(EventKind.REJECTED, topic=topic, reason=str(err), id=err.command_id)
             return
         body = command.model_dump(exclude_none=True, exclude={"id"})
@@ -243,6 +242,8 @@ class Bridge(Generic[S, C]):
         id: str | int | None = None,
         command: dict[str, object] | None = None,
     ) -> None:
+        if kind is EventKind.REJECTED:  # the README promises a log line for every refusal
+            log.warning("%s: rejected %s: %s", self.device_id, topic, reason)
         event = Event(
             ts=self.clock(), kind=kind, id=id, topic=topic, reason=reason, command=command
         )

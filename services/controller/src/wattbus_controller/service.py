@@ -419,7 +419,6 @@ class Controller:
         try:
             command = parse_command(ControllerCommand, set_topic, topic, payload)
         except CommandError as err:
-            log.warning("rejected %s: %s", topic, err)
             await self._event(EventKind.REJECTED, topic, str(err), err.command_id)
             return
         try:
@@ -466,6 +465,8 @@ class Controller:
         command_id: str | int | None,
         command: dict[str, object] | None = None,
     ) -> None:
+        if kind is EventKind.REJECTED:  # the README promises a log line for every refusal
+            log.warning("rejected %s: %s", topic, reason)
         event = Event(
             ts=self.clock(), kind=kind, id=command_id, topic=topic, reason=reason, command=command
         )
