@@ -30,6 +30,7 @@ SAMPLE = (
     "tests/deploy/test_image_recipe.py::test_the_kraken_bridge_without_its_account_exits_2_with_one_line",
     "tests/myenergi/test_settings.py::test_without_a_hub_serial_it_exits_2_with_one_line",
     "tests/smartevse/test_service_feed.py::test_wattbus_run_exits_2_with_one_line_for_a_too_slow_meter",
+    "tests/kasa/test_settings.py::test_without_a_host_it_exits_2_with_one_line",
 )
 MQTT_PORT = 1883  # the default broker port, where a user's own Mosquitto listens
 RUN_TIMEOUT = 240.0  # s for the sample, which builds the image's venv once
@@ -57,6 +58,8 @@ def users_settings(port: int) -> dict[str, str]:
         "WATTBUS_MYENERGI_API_KEY": "users-key",
         "WATTBUS_MYENERGI_LOOPBACK_PORT": str(port),
         "WATTBUS_SMARTEVSE_PREFIX": "SmartEVSE/12345",
+        "WATTBUS_KASA_HOST": "127.0.0.1",
+        "WATTBUS_KASA_PORT": str(port),
     }
 
 

@@ -23,6 +23,10 @@ from wattbus.topics import Topics
 from wattbus_controller.state import DEVICE as CONTROLLER_DEVICE
 from wattbus_controller.state import ENTITIES as CONTROLLER_ENTITIES
 from wattbus_controller.state import strategy_entities
+from wattbus_kasa.plug import Plug
+from wattbus_kasa.plug import device_config as plug_config
+from wattbus_kasa.service import make_bridge as kasa_bridge
+from wattbus_kasa.settings import KasaSettings
 from wattbus_kraken.entities import discovery as kraken_discovery
 from wattbus_kraken.service import KrakenBridge
 from wattbus_kraken.settings import KrakenSettings
@@ -82,6 +86,14 @@ async def controller(_: contextlib.AsyncExitStack, __: Path) -> Made:
     return [(None, device_config(TOPICS, CONTROLLER_DEVICE, entities))]
 
 
+async def kasa(stack: contextlib.AsyncExitStack, _: Path) -> Made:
+    settings = KasaSettings.only(id=ID, host="127.0.0.1", port=free_port())
+    plug = Plug(plug_config(settings))
+    stack.push_async_callback(plug.close)
+    bridge = kasa_bridge(settings, bus(settings.id), plug)
+    return [(settings.id, device_config(TOPICS, bridge.device.info, bridge.entities))]
+
+
 async def kraken(stack: contextlib.AsyncExitStack, tmp: Path) -> Made:
     url = f"http://127.0.0.1:{free_port()}/"
     settings = KrakenSettings.only(id=ID, supplier="octopus", account="A-1234ABCD", api_key="k",
@@ -130,7 +142,7 @@ async def solaredge(stack: contextlib.AsyncExitStack, _: Path) -> Made:
     ]
 
 
-SERVICES: list[Make] = [shelly, zendure, controller, kraken, myenergi, nrgkick, powerwall,
+SERVICES: list[Make] = [shelly, zendure, controller, kasa, kraken, myenergi, nrgkick, powerwall,
                         smartevse, solaredge]  # fmt: skip
 
 
