@@ -81,7 +81,8 @@ async def test_a_rejected_json_command_echoes_its_id(home: Home) -> None:
 
 
 @pytest.mark.parametrize("text", ["ON", "true", "on"])
-async def test_plain_hold_from_home_assistant_switch(home: Home, text: str) -> None:
+async def test_a_plain_on_or_true_on_set_hold_holds_and_off_releases(home: Home, text: str) -> None:
+    """The plain spellings Node-RED and mosquitto_pub send (and Home Assistant's switches did)."""
     async with observer(home.broker) as obs:
         home.service("zendure")
         await obs.wait_for("wattbus/zendure/state")
