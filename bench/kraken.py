@@ -64,8 +64,9 @@ class RecordingBus(Bus):
         self.clock: Callable[[], datetime] = lambda: DAY
 
     async def publish(self, topic: str, payload: Any, *, retain: bool = False,
-                      qos: int = 0) -> None:  # fmt: skip
+                      qos: int = 0) -> bool:  # fmt: skip
         self.sent.append((self.clock(), topic, encode(payload)))
+        return True
 
 
 def at(hh: int, mm: int = 0, day: int = 0) -> datetime:

@@ -38,6 +38,7 @@ BAD = [
     ("controller", "WATTBUS_CONTROLLER_BATTERIES", '["a", 1]'),
     ("controller", "WATTBUS_CONTROLLER_BATTERIES", "zendure,zendure"),
     ("controller", "WATTBUS_CONTROLLER_BATTERIES", "grid-meter"),
+    ("controller", "WATTBUS_CONTROLLER_METER", "zendure"),  # a battery's id
     ("controller", "WATTBUS_CONTROLLER_CONFIRM", "1e-9"),
     ("controller", "WATTBUS_CONTROLLER_RELEASE", "0.0001"),
     ("controller", "WATTBUS_CONTROLLER_THRESHOLD", "0"),
@@ -101,12 +102,31 @@ def test_a_misspelt_variable_is_named_with_its_likely_meaning(tmp_path: Path) ->
     ]:
         assert f"WATTBUS_{wrong} (did you mean WATTBUS_{meant}?)" in warning
     assert "WATTBUS_SHELY_HOST" in warning  # a prefix no service has
-    # the zendure bridge's own misspelling is the zendure bridge's to name
-    assert "ZENDURE" not in warning
-    zendure = wattbus("config", "check", "zendure", env=env, cwd=tmp_path)
-    [warning] = zendure.stderr.strip().splitlines()
+    # the zendure bridge's misspelling too: `config check` reads every service's settings
     assert "WATTBUS_ZENDURE_POL_INTERVAL (did you mean WATTBUS_ZENDURE_POLL_INTERVAL?)" in warning
-    assert "SHELLY_POLL" not in warning
+
+
+@pytest.mark.parametrize("service", [(), ("shelly",)], ids=["alone", "with-a-service"])
+def test_config_check_names_a_misspelling_meant_for_any_installed_service(
+    tmp_path: Path, service: tuple[str, ...]
+) -> None:
+    """Before, only the named service's prefix and the bus's were judged, so
+    WATTBUS_NRGKICK_HOTS went unnamed unless the nrgkick bridge itself was run."""
+    (tmp_path / ".env").write_text("WATTBUS_NRGKICK_HOTS=127.0.0.1\n")
+    env = DEVICE | {"WATTBUS_MYENERGI_HUB_SERIL": "1234", "WATTBUS_KRAKEN_ACCOUNT": "A-1234ABCD"}
+    result = wattbus("config", "check", *service, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [warning] = result.stderr.strip().splitlines()
+    assert warning.startswith("wattbus: " + "".join(f"{s}: " for s in service) + "warning: ")
+    assert "WATTBUS_NRGKICK_HOTS (did you mean WATTBUS_NRGKICK_HOST?)" in warning
+    assert "WATTBUS_MYENERGI_HUB_SERIL (did you mean WATTBUS_MYENERGI_HUB_SERIAL?)" in warning
+    assert "KRAKEN" not in warning  # read by the kraken bridge's settings
+
+
+def test_config_check_alone_says_when_every_variable_is_read(tmp_path: Path) -> None:
+    result = wattbus("config", "check", env=DEVICE, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "every WATTBUS_* variable is read by a setting" in result.stdout
 
 
 def test_the_settings_of_other_services_and_file_forms_are_not_misspelt(tmp_path: Path) -> None:

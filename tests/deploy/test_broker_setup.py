@@ -371,6 +371,7 @@ def system_broker(home_dir: Path, tmp_path: Path) -> Iterator[tuple[Broker, Path
         conf = etc / "wattbus.conf"
         conf.write_text(
             f"user mosquitto\nlistener {b.port} 127.0.0.1\nallow_anonymous false\n"
+            "use_username_as_clientid true\n"  # the guide's line, as in mosquitto.conf
             f"password_file {etc}/wattbus.passwd\nacl_file {etc}/wattbus.acl\nlog_dest stderr\n"
         )
         b.start(conf)
@@ -389,3 +390,31 @@ async def test_outside_docker_the_guides_install_lets_mosquitto_read_the_logins(
     async with client(broker, root, "homeassistant") as c, observing(c, "wattbus/#") as seen:
         await seen.publish("wattbus/zendure/set", {"hold": True})
         await seen.wait_for("wattbus/zendure/set")
+
+
+async def test_outside_docker_no_user_can_take_over_a_services_connection(
+    system_broker: tuple[Broker, Path],
+) -> None:
+    """The guide's own Mosquitto keeps the promise compose's does: another login using the
+    bridge's client id (or its username as one) leaves the bridge connected."""
+    broker, root = system_broker
+    will = aiomqtt.Will("wattbus/zendure/availability", b"offline", qos=1, retain=True)
+    bridge = aiomqtt.Client(
+        "127.0.0.1", broker.port, username="zendure", identifier="wattbus-zendure", will=will,
+        password=(root / "secrets" / "zendure.password").read_text().strip(),
+    )  # fmt: skip
+    owner_password = (root / "secrets" / "owner.password").read_text().strip()
+    async with bridge:
+        for stolen in ("wattbus-zendure", "zendure"):
+            intruder = aiomqtt.Client(
+                "127.0.0.1", broker.port, username="owner", password=owner_password,
+                identifier=stolen,
+            )  # fmt: skip
+            async with intruder:
+                pass
+        async with client(broker, root, "homeassistant") as c, observing(c, "wattbus/#") as seen:
+            await bridge.publish("wattbus/zendure/state", b'{"still":"here"}', qos=1)
+            await seen.wait_for("wattbus/zendure/state")
+    # the will is retained: published at a takeover, it would be here before the state
+    topics = [m.topic for m in seen.messages]
+    assert "wattbus/zendure/availability" not in topics, "the bridge was pushed off"

@@ -51,6 +51,14 @@ async def test_garbage_on_every_set_topic_is_rejected_and_changes_nothing(home: 
             assert answer.json["reason"]
         assert home.zendure.state.writes == []
         assert {k: home.props()[k] for k in settings} == before
+        # and a log line for each, as the README says: the topic and the reason
+        logs = {
+            name: home.procs[name].log.read_text() for name in ("shelly", "zendure", "controller")
+        }
+        for topic in {t for t, _ in GARBAGE}:
+            service = {"grid-meter": "shelly"}.get(topic.split("/")[1], topic.split("/")[1])
+            sent = sum(t == topic for t, _ in GARBAGE)
+            assert logs[service].count(f"rejected {topic}: ") == sent, (topic, logs[service])
         # every process is still alive and serving
         mark = obs.mark()
         await obs.publish("wattbus/zendure/set", {"min_soc": 20, "id": "after-garbage"})
@@ -73,7 +81,8 @@ async def test_a_rejected_json_command_echoes_its_id(home: Home) -> None:
 
 
 @pytest.mark.parametrize("text", ["ON", "true", "on"])
-async def test_plain_hold_from_home_assistant_switch(home: Home, text: str) -> None:
+async def test_a_plain_on_or_true_on_set_hold_holds_and_off_releases(home: Home, text: str) -> None:
+    """The plain spellings Node-RED and mosquitto_pub send (and Home Assistant's switches did)."""
     async with observer(home.broker) as obs:
         home.service("zendure")
         await obs.wait_for("wattbus/zendure/state")

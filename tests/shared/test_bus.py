@@ -18,7 +18,7 @@ from wattbus.topics import CONTROLLER_ID
 from wattbus_simulator.processes import ServiceProcess, bus_env
 
 
-def finishes_without_yielding(coro: Coroutine[Any, Any, None]) -> bool:
+def finishes_without_yielding(coro: Coroutine[Any, Any, object]) -> bool:
     """Run `coro` up to its first suspension: True when it completed without one."""
     try:
         coro.send(None)

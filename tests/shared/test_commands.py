@@ -6,7 +6,8 @@ crash the parser get their `rejected` answer from every kind of service."""
 from __future__ import annotations
 
 import json
-from typing import TypeVar
+from collections.abc import Iterator
+from typing import TypeVar, get_args
 
 import pytest
 from pydantic import BaseModel
@@ -63,6 +64,22 @@ NUMBER_FIELDS = [
     for model in MODELS
     for field, v in GOOD[model].items()
     if type(v) in (int, float)
+]
+
+
+def _types(annotation: object) -> Iterator[object]:
+    """Every type named in an annotation: `bool` in `Annotated[bool, Strict()] | None`."""
+    yield annotation
+    for arg in get_args(annotation):
+        yield from _types(arg)
+
+
+# found from the models, so a boolean or true-only field added later is covered too
+BOOLEAN_FIELDS = [
+    (model, name)
+    for model in MODELS
+    for name, info in model.model_fields.items()
+    if bool in _types(info.annotation)
 ]
 DEEP = b"[" * 1500 + b"]" * 1500
 HUGE = b'{"x": ' + b"9" * 5000 + b"}"
@@ -178,6 +195,20 @@ def test_a_boolean_field_refuses_numbers_and_other_words(text: str) -> None:
 @pytest.mark.parametrize("value", [1, 0, "true", "on", "ON"])
 def test_a_json_boolean_is_a_json_boolean(value: object) -> None:
     assert "hold" in str(refused(BatteryCommand, json.dumps({"hold": value})))
+
+
+def test_the_boolean_fields_are_found_from_the_models() -> None:
+    found = {(m.__name__, name) for m, name in BOOLEAN_FIELDS}
+    assert {("PowerwallCommand", "hold"), ("SmartEVSECommand", "reset"),
+            ("KrakenCommand", "refresh"), ("ZappiCommand", "stop_boost")} <= found  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "field"), BOOLEAN_FIELDS)
+@pytest.mark.parametrize("value", [1, "true", 0])
+def test_every_boolean_field_takes_json_booleans_only(
+    model: type[Command], field: str, value: object
+) -> None:
+    assert field in str(refused(model, json.dumps({field: value})))
 
 
 @pytest.mark.parametrize("text", ["Pause", "PAUSE", " pa use", "1", "true", "pause!"])

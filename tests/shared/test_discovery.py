@@ -29,16 +29,6 @@ def test_entity_ids_are_set_for_every_home_assistant_release() -> None:
     assert cmps["held"]["default_entity_id"] == "binary_sensor.zendure_garage_held"
 
 
-def test_entity_names_do_not_repeat_the_device_name() -> None:
-    """Home Assistant prefixes an entity's name with its device's: the entity says only what
-    it is, and the device name carries no id."""
-    config = device_config(TOPICS, DEVICE, ENTITIES)
-    device_name = config["dev"]["name"]
-    assert DEVICE.device_id not in device_name
-    for component in config["cmps"].values():
-        assert not component["name"].startswith(device_name.split()[0])
-
-
 def test_an_entity_that_changed_platform_leaves_no_old_one_behind() -> None:
     """The battery's hold was a switch; now it is an indicator with its own component id, so
     the switch published by an earlier release is removed."""

@@ -108,6 +108,12 @@ def test_without_a_terminal_the_demo_prints_each_decision_and_event(
         decision = out.wait_for("EV charging: True, holding zendure")
         assert "decision: charger smartevse charging" in decision
         out.wait_for("zendure applied: held via min_soc")
+        # and the session's end as the guard and the battery really say it, values restored
+        ended = out.wait_for("controller NOTICE ev_ended")
+        assert "charger smartevse not charging" in ended
+        restored = out.wait_for("zendure applied: release: restored")
+        own = ZendureState().properties  # the demo battery's own settings, before the hold
+        assert f"min_soc {own['minSoc'] // 10} %, output_limit {own['outputLimit']} W" in restored
 
 
 @pytest.mark.timeout(DEMO_TIMEOUT)

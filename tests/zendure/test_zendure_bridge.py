@@ -1,5 +1,6 @@
 """The Zendure bridge on a real Mosquitto, polled by the test: what a hold that ends on its own
-says on the bus, and that a device refusing a restore stays online. The bridge's clock is the
+says on the bus (also when the broker was away then), and that a device refusing a restore
+stays online. The bridge's clock is the
 test's, so a lease runs out when the test says, and each poll is one `bridge.poll()`."""
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from support.broker import Broker
-from support.mqtt import Observer, bus_settings, observer, running
-from wattbus.bridge import Bridge
+from support.mqtt import WAIT, Observer, bus_settings, observer, running
+from wattbus.bridge import UNSENT_MAX, Bridge, DeviceEvent
 from wattbus.bus import Bus
 from wattbus.hold import RESTORE_ATTEMPTS
-from wattbus.models import BatteryCommand, BatteryState
+from wattbus.models import BatteryCommand, BatteryState, EventKind
+from wattbus.stopping import stop
 from wattbus_simulator.fake_zendure import FakeZendure, ZendureState
 from wattbus_zendure.client import SolarFlow
 from wattbus_zendure.service import make_bridge
@@ -76,6 +79,54 @@ async def test_a_lease_that_runs_out_is_a_notice_on_the_bus(
     assert notice.json["code"] == "lease_expired"
     assert notice.json["data"]["restored"] == {"min_soc": 15.0, "output_limit": 800.0}
     assert fake.state.properties["minSoc"] == 150
+
+
+async def test_a_lease_that_runs_out_while_the_broker_is_away_is_a_notice_once_it_is_back(
+    own_broker: Broker, fake: FakeZendure, tmp_path: Path
+) -> None:
+    """The README promises the lease's end "says so" when the broker is gone: the battery gets
+    its settings back then, and the notice waits for the broker instead of being dropped. The
+    bus is started again only once the test listens, so the notice cannot pass unseen."""
+    clock = Clock()
+    settings = ZendureSettings.only(
+        host=fake.host, port=fake.port, state_dir=tmp_path, default_lease=LEASE
+    )
+    bus = Bus(bus_settings(own_broker, "zendure", discovery=False), settings.id)
+    async with SolarFlow(fake.host, port=fake.port) as flow:
+        bridge = make_bridge(settings, bus, flow, clock=clock)
+        async with running(bus.run()) as serving:
+            async with observer(own_broker) as obs:
+                await asyncio.wait_for(bus.connected.wait(), WAIT)
+                assert await bridge.poll()
+                assert (await command(obs, {"hold": True}, "h1"))["kind"] == "applied"
+            own_broker.stop()
+            clock.at(LEASE)
+            assert await bridge.poll()
+            assert fake.state.properties["minSoc"] == 150  # restored, with nobody to tell
+            await stop(serving)
+        own_broker.start()  # on the same port
+        async with observer(own_broker) as obs, running(bus.run()):
+            notice = await obs.wait_for(EVENT, lambda m: m.json.get("kind") == "notice")
+    assert notice.json["code"] == "lease_expired"
+    assert notice.json["data"]["restored"] == {"min_soc": 15.0, "output_limit": 800.0}
+
+
+async def test_at_most_a_hundred_events_wait_for_the_broker_and_a_dropped_one_is_logged(
+    broker: Broker, fake: FakeZendure, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = ZendureSettings.only(host=fake.host, port=fake.port, state_dir=tmp_path)
+    bus = Bus(bus_settings(broker, "zendure", discovery=False), settings.id)
+    async with SolarFlow(fake.host, port=fake.port) as flow:
+        bridge = make_bridge(settings, bus, flow, clock=Clock())
+        assert bridge.outbox is not None
+        for n in range(UNSENT_MAX + 1):
+            bridge.outbox.put(DeviceEvent(EventKind.NOTICE, f"n{n}", "a test's notice"))
+        assert await bridge.poll()  # not connected: nothing can go yet
+        async with observer(broker) as obs, running(bus.run()):
+            await obs.wait_for(EVENT, lambda m: m.json.get("code") == f"n{UNSENT_MAX}")
+    codes = [m.json.get("code") for m in obs.messages if m.topic == EVENT]
+    assert codes == [f"n{n}" for n in range(1, UNSENT_MAX + 1)]
+    assert "dropped notice n0" in caplog.text
 
 
 async def test_a_device_refusing_the_hold_after_a_reboot_stays_online(

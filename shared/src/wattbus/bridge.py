@@ -5,13 +5,16 @@ A bridge loop never raises for a device problem: it marks the device offline, sa
 the device's `event` topic: `applied`, `rejected` (bad input, nothing changed) or `error`
 (the device failed). What a device does on its own while it is read (a battery whose hold
 lease ran out and was restored) it leaves in an `Outbox`, which the bridge publishes as
-`notice` or `error` events after each poll and each command.
+`notice` or `error` events after each poll and each command. Those are news nobody else
+has (the battery was given back its settings while the broker was away): kept until the bus is
+connected again, and sent then.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +34,9 @@ S_co = TypeVar("S_co", bound=State, covariant=True)
 C_contra = TypeVar("C_contra", bound=Command, contravariant=True)
 
 RETRY_MAX = 30.0  # s: the longest wait between polls of an unreachable device
+# a device's events kept while the broker is away; a device says a few an hour, so more means
+# an outage of days, and the oldest are dropped first (each with a log line)
+UNSENT_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,8 @@ class Bridge(Generic[S, C]):
         self._lock = asyncio.Lock()  # one conversation with the device at a time
         self._wake = asyncio.Event()
         self._info_published: DeviceInfo | None = None
+        self._unsent: deque[Event] = deque()
+        self._sending = asyncio.Lock()  # one sender: events leave in the order they happened
 
         t = bus.topics
         self.set_topic = t.set(self.device_id)
@@ -114,6 +122,8 @@ class Bridge(Generic[S, C]):
             bus.route(t.ha_status, self._on_ha_status)
             bus.route(t.discovery(self.device_id), self._on_old_discovery)
             bus.on_connect(self._publish_discovery)
+        if outbox is not None:
+            bus.on_connect(self._send_unsent)
 
     async def serve(self) -> None:
         """The bus connection and the poll loop together: a bridge process's whole life."""
@@ -179,7 +189,6 @@ class Bridge(Generic[S, C]):
         try:
             command = parse_command(self.command_model, self.set_topic, topic, payload)
         except CommandError as err:
-            log.warning("%s: rejected %s: %s", self.device_id, topic, err)
             await self._event(EventKind.REJECTED, topic=topic, reason=str(err), id=err.command_id)
             return
         body = command.model_dump(exclude_none=True, exclude={"id"})
@@ -204,8 +213,26 @@ class Bridge(Generic[S, C]):
         for e in self.outbox.take():
             log.log(logging.ERROR if e.kind is EventKind.ERROR else logging.INFO,
                     "%s: %s: %s", self.device_id, e.code, e.reason)  # fmt: skip
-            event = Event(ts=self.clock(), kind=e.kind, reason=e.reason, code=e.code, data=e.data)
-            await self.bus.publish(self.bus.topics.event(self.device_id), event, qos=1)
+            self._keep(
+                Event(ts=self.clock(), kind=e.kind, reason=e.reason, code=e.code, data=e.data)
+            )
+        await self._send_unsent()
+
+    def _keep(self, event: Event) -> None:
+        if len(self._unsent) >= UNSENT_MAX:
+            old = self._unsent.popleft()
+            log.warning(
+                "%s: broker away, %d events kept at most: dropped %s %s of %s",
+                self.device_id, UNSENT_MAX, old.kind.value, old.code, old.ts.isoformat(),
+            )  # fmt: skip
+        self._unsent.append(event)
+
+    async def _send_unsent(self) -> None:
+        """Send the kept events, oldest first, while the broker takes them."""
+        async with self._sending:
+            topic = self.bus.topics.event(self.device_id)
+            while self._unsent and await self.bus.publish(topic, self._unsent[0], qos=1):
+                self._unsent.popleft()
 
     async def _event(
         self,
@@ -215,6 +242,8 @@ class Bridge(Generic[S, C]):
         id: str | int | None = None,
         command: dict[str, object] | None = None,
     ) -> None:
+        if kind is EventKind.REJECTED:  # the README promises a log line for every refusal
+            log.warning("%s: rejected %s: %s", self.device_id, topic, reason)
         event = Event(
             ts=self.clock(), kind=kind, id=id, topic=topic, reason=reason, command=command
         )

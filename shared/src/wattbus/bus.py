@@ -162,19 +162,23 @@ class Bus:
         *,
         retain: bool = False,
         qos: int = 0,
-    ) -> None:
+    ) -> bool:
         """Publish now if connected. Retained payloads are also kept to re-publish on reconnect;
-        a non-retained one sent while disconnected is dropped, as it would be stale later."""
+        a non-retained one sent while disconnected is dropped, as it would be stale later. The
+        answer says whether it went (with QoS 1: the broker has it), for the few messages that
+        are not stale later and that a caller keeps to send again (a bridge's notices)."""
         data = encode(payload)
         if retain:
             self._retained[topic] = data
         client = self._client
         if client is None:
-            return
+            return False
         try:
             await client.publish(topic, data, qos=qos, retain=retain)
         except aiomqtt.MqttError as err:
             log.debug("publish to %s dropped: %s", topic, err)
+            return False
+        return True
 
     def _make_client(self) -> aiomqtt.Client:
         will = aiomqtt.Will(self.availability_topic, OFFLINE, qos=1, retain=True)

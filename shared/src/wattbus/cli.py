@@ -195,8 +195,17 @@ def status() -> None:
 
 
 @config_app.command("check")
-def config_check(name: Annotated[str, typer.Argument(help="the service to check")]) -> None:
-    """Load a service's settings as it would at start-up; secrets are masked."""
+def config_check(
+    name: Annotated[str | None, typer.Argument(help="the service to check")] = None,
+) -> None:
+    """Load a service's settings as it would at start-up; secrets are masked. Every
+    `WATTBUS_*` variable no installed service reads is named, with or without a service."""
+    if name is None:
+        if warning := unknown_variables():
+            err_console.print(f"wattbus: warning: {warning}", style="yellow", highlight=False)
+        else:
+            console.print("every WATTBUS_* variable is read by a setting")
+        return
     spec = _spec(name)
     try:
         own, bus = spec.load()
@@ -209,7 +218,7 @@ def config_check(name: Annotated[str, typer.Argument(help="the service to check"
     console.print(table)
     for line in spec.check_notes(own) if spec.check_notes else []:
         console.print(line, highlight=False, soft_wrap=True)
-    if warning := unknown_variables(spec):
+    if warning := unknown_variables():
         err_console.print(f"wattbus: {name}: warning: {warning}", style="yellow", highlight=False)
     console.print(f"{name}: settings are valid")
 

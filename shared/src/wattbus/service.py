@@ -64,19 +64,26 @@ class ServiceSpec:
         return own, bus
 
 
-def unknown_variables(spec: ServiceSpec) -> str | None:
-    """One line on the `WATTBUS_*` variables, in the environment or `.env`, that neither the
-    bus nor service `spec` reads (misspelt, most likely: they would be ignored in silence), or
-    None. Compose gives one `.env` to every service: a variable under another installed
-    service's prefix is that service's to check when it starts. (Importing every service to
-    check them all here would cost each process the others' modules: 11 MiB for the
+def unknown_variables(spec: ServiceSpec | None = None) -> str | None:
+    """One line on the `WATTBUS_*` variables, in the environment or `.env`, that no setting
+    reads (misspelt, most likely: they would be ignored in silence), or None.
+
+    Without `spec` (`config check`) every installed service's settings are read, so a
+    misspelling is named whichever service it was meant for. With it (`run`) only the bus's
+    and that service's: compose gives one `.env` to every service, and a variable under another
+    installed service's prefix is left to that service, which warns when it starts. (Importing
+    every service in each process would cost it the others' modules: 11 MiB for the
     simulator's alone.)"""
     given = set(os.environ)
     env_file = Path(str(ServiceSettings.model_config.get("env_file")))
     if env_file.is_file():
         given |= set(dotenv_values(env_file))
-    known = set(NOT_SETTINGS) | _variables(BusSettings) | _variables(spec.settings)
-    others = tuple(f"{PREFIX}{name.upper()}_" for name in service_names() if name != spec.name)
+    specs = [spec] if spec is not None else _every_service()
+    known = set(NOT_SETTINGS) | _variables(BusSettings)
+    for each in specs:
+        known |= _variables(each.settings)
+    judged = {each.name for each in specs}
+    others = tuple(f"{PREFIX}{name.upper()}_" for name in service_names() if name not in judged)
     unknown = sorted(
         name
         for name in {n.upper() for n in given if n.upper().startswith(PREFIX)} - known
@@ -97,6 +104,19 @@ def _variables(settings: type[ServiceSettings]) -> set[str]:
     return {
         f"{prefix}{field.upper()}{end}" for field in settings.model_fields for end in ("", "_FILE")
     }
+
+
+def _every_service() -> list[ServiceSpec]:
+    """Every installed service that loads; one that does not is named by its own check."""
+    specs = []
+    for name in service_names():
+        try:
+            spec = service(name)
+        except ImportError:
+            continue
+        if spec is not None:
+            specs.append(spec)
+    return specs
 
 
 def service_names() -> list[str]:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from wattbus.bus import Bus
 from wattbus.commands import CommandError, parse_command
-from wattbus.discovery import DeviceInfo, device_config
+from wattbus.discovery import device_config
 from wattbus.inputs import BusInputs
 from wattbus.models import (
     BatteryState,
@@ -50,7 +50,7 @@ from wattbus_controller.invite_sender import RETRY_DELAYS, InviteSender
 from wattbus_controller.notices import notices
 from wattbus_controller.overrides import RUN_TIME, check_notes, describe, overrides
 from wattbus_controller.settings import ControllerSettings
-from wattbus_controller.state import ENTITIES, ControllerState, strategy_entities
+from wattbus_controller.state import DEVICE, ENTITIES, ControllerState, strategy_entities
 from wattbus_controller.surplus import BatteryPriority
 
 log = logging.getLogger(__name__)
@@ -419,7 +419,6 @@ class Controller:
         try:
             command = parse_command(ControllerCommand, set_topic, topic, payload)
         except CommandError as err:
-            log.warning("rejected %s: %s", topic, err)
             await self._event(EventKind.REJECTED, topic, str(err), err.command_id)
             return
         try:
@@ -466,15 +465,16 @@ class Controller:
         command_id: str | int | None,
         command: dict[str, object] | None = None,
     ) -> None:
+        if kind is EventKind.REJECTED:  # the README promises a log line for every refusal
+            log.warning("rejected %s: %s", topic, reason)
         event = Event(
             ts=self.clock(), kind=kind, id=command_id, topic=topic, reason=reason, command=command
         )
         await self.bus.publish(self.bus.topics.event(CONTROLLER_ID), event, qos=1)
 
     async def _publish_discovery(self) -> None:
-        info = DeviceInfo(CONTROLLER_ID, "wattbus controller", "wattbus", "EV guard")
         entities = ENTITIES + strategy_entities(list(self.settings.solar_chargers))
-        config = device_config(self.bus.topics, info, entities)
+        config = device_config(self.bus.topics, DEVICE, entities)
         await self.bus.publish(self.bus.topics.discovery(CONTROLLER_ID), config, retain=True)
 
     async def _on_ha_status(self, _topic: str, payload: bytes) -> None:

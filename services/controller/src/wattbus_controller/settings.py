@@ -237,6 +237,10 @@ class ControllerSettings(ServiceSettings):
         repeated = sorted({b for b in self.batteries if self.batteries.count(b) > 1})
         if repeated:
             raise field_error("ControllerSettings", "batteries", f"names {repeated[0]} twice")
+        if self.meter in self.batteries and "batteries" not in self.model_fields_set:
+            # the meter was given a battery's id: name what was changed, not the default list
+            message = f"names {self.meter}, a battery (WATTBUS_CONTROLLER_BATTERIES)"
+            raise field_error("ControllerSettings", "meter", message)
         if self.meter in self.batteries:
             message = f"names {self.meter}, which is the meter (WATTBUS_CONTROLLER_METER)"
             raise field_error("ControllerSettings", "batteries", message)

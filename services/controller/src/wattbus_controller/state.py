@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from wattbus.discovery import Entity, bounds
+from wattbus.discovery import DeviceInfo, Entity, bounds
 from wattbus.models import ChargingStrategy, ControllerMode, State, Threshold
+from wattbus.topics import CONTROLLER_ID
 
 from wattbus_controller.arbiter import ChargerVerdict, Verdict
 from wattbus_controller.dispatch import Sign
@@ -44,6 +45,7 @@ class ControllerState(State):
     plugs: dict[str, PlugDecision]  # per plug switched on surplus: on, off or left, and why
 
 
+DEVICE = DeviceInfo(CONTROLLER_ID, "wattbus controller", "wattbus", "EV guard")
 ENTITIES = (
     Entity("ev_charging", "binary_sensor", "EV charging", device_class="battery_charging"),
     Entity("mode", "select", "Mode", writable=True, options=tuple(m.value for m in ControllerMode)),

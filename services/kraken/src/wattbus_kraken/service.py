@@ -285,7 +285,6 @@ class KrakenBridge:
         try:
             command = parse_command(KrakenCommand, self.set_topic, topic, payload)
         except CommandError as err:
-            log.warning("%s: rejected %s: %s", self.device_id, topic, err)
             await self._event(EventKind.REJECTED, str(err), topic=topic, id=err.command_id)
             return
         body = command.model_dump(exclude_none=True, exclude={"id"})
@@ -358,6 +357,8 @@ class KrakenBridge:
     ) -> None:
         event = Event(ts=self.clock.now(), kind=kind, id=id, topic=topic, command=command,
                       reason=reason, code=code, data=data)  # fmt: skip
+        if kind is EventKind.REJECTED:  # the README promises a log line for every refusal
+            log.warning("%s: rejected %s: %s", self.device_id, topic, reason)
         await self.bus.publish(self.bus.topics.event(self.device_id), event, qos=1)
 
 

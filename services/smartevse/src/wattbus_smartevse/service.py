@@ -196,7 +196,6 @@ class SmartEVSEBridge:
         try:
             command = parse_command(SmartEVSECommand, self.set_topic, topic, payload)
         except CommandError as err:
-            log.warning("rejected %s: %s", topic, err)
             await self._event(EventKind.REJECTED, str(err), topic=topic, id=err.command_id)
             return
         body = command.model_dump(exclude_none=True, exclude={"id"})
@@ -426,6 +425,8 @@ class SmartEVSEBridge:
     ) -> None:
         event = Event(ts=self.clock.now(), kind=kind, id=id, topic=topic, command=command,
                       reason=reason, code=code, data=data)  # fmt: skip
+        if kind is EventKind.REJECTED:  # the README promises a log line for every refusal
+            log.warning("rejected %s: %s", topic, reason)
         await self.bus.publish(self.events, event, qos=1)
 
 
