@@ -133,12 +133,13 @@ async def smartevse(_: contextlib.AsyncExitStack, __: Path) -> Made:
 
 async def solaredge(stack: contextlib.AsyncExitStack, _: Path) -> Made:
     settings = SolarEdgeSettings.only(host="127.0.0.1", port=free_port(), meter_id=ID,
-                                      battery_id="unit-8")  # fmt: skip
+                                      battery_id="unit-8", inverter_id="unit-9")  # fmt: skip
     client = await stack.enter_async_context(SolarEdge("127.0.0.1", port=settings.port))
-    meter, battery = solaredge_bridges(settings, BusSettings.only(), client)
-    assert battery is not None
+    meter, battery, inverter = solaredge_bridges(settings, BusSettings.only(), client)
+    assert battery is not None and inverter is not None
     return [
-        (b.device_id, device_config(TOPICS, b.device.info, b.entities)) for b in (meter, battery)
+        (b.device_id, device_config(TOPICS, b.device.info, b.entities))
+        for b in (meter, battery, inverter)
     ]
 
 
