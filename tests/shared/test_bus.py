@@ -5,15 +5,17 @@ against the test suite's Mosquitto."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import Coroutine
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.broker import Broker, password
 from support.mqtt import WAIT, bus_settings, observer, running
-from wattbus.bus import BACKOFF_FIRST, Bus, backoff_delays
+from wattbus.bus import BACKOFF_FIRST, PAHO_LOG, Bus, backoff_delays
 from wattbus.topics import CONTROLLER_ID
 from wattbus_simulator.processes import ServiceProcess, bus_env
 
@@ -94,3 +96,14 @@ def test_reconnect_waits_are_capped_at_a_few_seconds() -> None:
     assert waits == sorted(waits)
     assert max(waits) <= 2.0
     assert sum(waits[:6]) < 20  # a 20 s outage is covered by attempts, not by one long wait
+
+
+def test_a_broker_gone_is_a_warning_and_other_paho_errors_stay_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """paho logs a lost socket at ERROR; for a service it is a wait, said at WARNING."""
+    with caplog.at_level(logging.DEBUG, logger=PAHO_LOG.name):
+        PAHO_LOG.error("failed to receive on socket: %s", "[Errno 104] Connection reset by peer")
+        PAHO_LOG.error("failed to send: %s", "[Errno 32] Broken pipe")
+        PAHO_LOG.error("Caught exception in on_message: %s", "boom")
+    assert [r.levelname for r in caplog.records] == ["WARNING", "WARNING", "ERROR"]

@@ -27,6 +27,23 @@ from wattbus.topics import Topics
 
 log = logging.getLogger(__name__)
 
+
+class _BrokerGone(logging.Filter):
+    """paho reports a broker that went away (a restart, a host shutting down, a lost LAN) as an
+    ERROR, though for a service that only means waiting: the bus says so itself, at WARNING,
+    with when it retries. Its other messages keep their levels."""
+
+    LOST = ("failed to receive on socket", "failed to send")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and str(record.msg).startswith(self.LOST):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+PAHO_LOG = logging.getLogger("mqtt")  # paho's messages, as aiomqtt names them
+PAHO_LOG.addFilter(_BrokerGone())
+
 Handler = Callable[[str, bytes], Awaitable[None]]
 OnConnect = Callable[[], Awaitable[None]]
 
@@ -81,6 +98,7 @@ def mqtt_client(
         will=will,
         # commands are small and latency matters: no waiting for delayed ACKs (Nagle)
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        logger=PAHO_LOG,
     )
     _send_at_once(client)
     return client
