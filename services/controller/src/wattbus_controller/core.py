@@ -4,9 +4,10 @@ verdicts, so a day of decisions can be replayed with plain values and a fake clo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from wattbus.models import (
     BatteryState,
@@ -15,6 +16,7 @@ from wattbus.models import (
     ControllerMode,
     InverterState,
     PlugState,
+    State,
     TariffState,
 )
 
@@ -23,6 +25,8 @@ from wattbus_controller import plugs as plug_rules
 from wattbus_controller.arbiter import ChargerVerdict, Verdict, arbitrate, charger_verdicts
 from wattbus_controller.intents import Intent, PolicyView, view
 from wattbus_controller.surplus import BatteryPriority, Surplus, fresh, surplus
+
+St = TypeVar("St", bound=State)
 
 
 @dataclass(frozen=True)
@@ -138,17 +142,30 @@ def _switch(
     reserve: float,
     now: datetime,
 ) -> tuple[dict[str, plug_rules.PlugMemory], dict[str, plug_rules.PlugDecision]]:
-    stale = s.guard.stale_after
-    states = {
-        pid: fresh(inputs.plugs.get(pid), now, stale)
-        if inputs.plugs_online.get(pid) is not False else None
-        for pid in ps.plugs
-    }  # fmt: skip
-    battery = None
-    if s.solar_battery is not None:
-        battery = fresh(inputs.guard.batteries.get(s.solar_battery), now, stale)
-    meter = fresh(inputs.guard.meter, now, stale)
+    states = _usable(inputs.plugs, inputs.plugs_online, ps.plugs, s, now)
+    battery = _house_battery(s, inputs, now)
+    meter = fresh(inputs.guard.meter, now, s.guard.stale_after)
     return plug_rules.step(ps, plug_rules.PlugsInputs(states, meter, battery, reserve), memory, now)
+
+
+def _usable(
+    states: Mapping[str, St | None],
+    online: Mapping[str, bool | None],
+    ids: Iterable[str],
+    s: CoreSettings,
+    now: datetime,
+) -> dict[str, St | None]:
+    """Each device's state while it is fresh and its bridge not `offline`, else None."""
+    return {
+        i: fresh(states.get(i), now, s.guard.stale_after) if online.get(i) is not False else None
+        for i in ids
+    }
+
+
+def _house_battery(s: CoreSettings, inputs: Inputs, now: datetime) -> BatteryState | None:
+    if s.solar_battery is None:
+        return None
+    return fresh(inputs.guard.batteries.get(s.solar_battery), now, s.guard.stale_after)
 
 
 def _smart_window(
@@ -175,16 +192,9 @@ def _track(
 ) -> tuple[charging.ChargingMemory, dict[str, ChargerVerdict], Surplus | None, float]:
     """The charging policy on fresh inputs; during a smart window the supplier charges the
     car, so every charger not switched off by its owner gets the most current."""
-    stale = s.guard.stale_after
-    chargers = {
-        cid: fresh(inputs.chargers.get(cid), now, stale)
-        if inputs.chargers_online.get(cid) is not False else None
-        for cid in cs.chargers
-    }  # fmt: skip
-    meter = fresh(inputs.guard.meter, now, stale)
-    battery: BatteryState | None = None
-    if s.solar_battery is not None:
-        battery = fresh(inputs.guard.batteries.get(s.solar_battery), now, stale)
+    chargers = _usable(inputs.chargers, inputs.chargers_online, cs.chargers, s, now)
+    meter = fresh(inputs.guard.meter, now, s.guard.stale_after)
+    battery = _house_battery(s, inputs, now)
     cars = [c for c in chargers.values() if c is not None]
     share = (
         None
