@@ -59,6 +59,28 @@ class Clouds:
         return self._from + (self._to - self._from) * ramp
 
 
+@dataclass
+class TurningSky:
+    """A day that turns: clear until `turns` (s of the day), broken cloud after, seeded. The
+    demo's sunny-then-cloudy day, so one run shows both a clear sky and passing clouds."""
+
+    turns: float
+    seed: int
+    _broken: Clouds = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._broken = Clouds(Sky.BROKEN, self.seed)
+
+    def factor(self, t: float) -> float:
+        return 1.0 if t < self.turns else self._broken.factor(t)
+
+
+class Cover(Protocol):
+    def factor(self, t: float) -> float:
+        """The share of clear-sky output that gets through at `t` s of the day."""
+        ...
+
+
 class Sun(Protocol):
     def power(self, t: float) -> float:
         """W produced at `t` s of the day."""
@@ -68,7 +90,7 @@ class Sun(Protocol):
 @dataclass
 class Array:
     peak: float  # W
-    clouds: Clouds
+    clouds: Cover
 
     def power(self, t: float) -> float:
         if not SUNRISE < t < SUNSET:
@@ -160,7 +182,7 @@ class Reading:
 
     t: float
     pv: float
-    house: float
+    house: float  # switched loads included
     car: float
     battery: float  # > 0 charging
     grid: float  # > 0 import
@@ -179,9 +201,12 @@ class SolarDay:
     def plugged(self, t: float) -> bool:
         return t >= self.arrives
 
-    def step(self, t: float, dt: float, offered: float | None, phases: int) -> Reading:
+    def step(
+        self, t: float, dt: float, offered: float | None, phases: int, loads: float = 0.0
+    ) -> Reading:
+        """`loads`: W of switched loads (a plug's heating rod) on top of the house's own."""
         pv = self.array.power(t)
-        house = self.load.power(t)
+        house = self.load.power(t) + loads
         car = self.car.step(offered if self.plugged(t) else None, phases, dt)
         battery = self.battery.step(house + car - pv, dt)
         grid = house + car + battery - pv
