@@ -12,7 +12,8 @@
   ignored without a word, and a PUT answers the settings as they now are.
 
 The car is a small model: it draws the set current on its phases while plugged, allowed and
-not paused.
+not paused, unless a household sets what it takes (`car_current`: a car that ramps, or is
+full and takes nothing, which the charger shows as connected, not charging).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class NrgkickState:
     phase_count: int = 3
     plugged: bool = False
     car_phases: int = 3  # the phases the car itself charges on
+    car_current: float | None = None  # A a phase the car takes while allowed; None: the set one
     voltage: float = 230.0
     total_energy: float = 14187.0  # Wh
     session_energy: float = 0.0  # Wh
@@ -67,8 +69,19 @@ class NrgkickState:
     in_reach: bool = True  # the Connect reaches the charger over Bluetooth
 
     @property
-    def charging(self) -> bool:
+    def allowed(self) -> bool:
         return self.plugged and not self.charge_pause and self.error_code == 0
+
+    @property
+    def drawn(self) -> float:
+        """A a phase the car draws now."""
+        if not self.allowed:
+            return 0.0
+        return self.current_set if self.car_current is None else self.car_current
+
+    @property
+    def charging(self) -> bool:
+        return self.drawn > 0
 
     @property
     def status(self) -> int:
@@ -78,7 +91,7 @@ class NrgkickState:
 
     def phase_currents(self) -> list[float]:
         drawing = min(self.car_phases, self.phase_count) if self.charging else 0
-        return [self.current_set if n < drawing else 0.0 for n in range(3)]
+        return [self.drawn if n < drawing else 0.0 for n in range(3)]
 
     @property
     def power(self) -> float:
