@@ -13,6 +13,7 @@ whether or not the inverter is published itself."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
@@ -21,7 +22,7 @@ from wattbus.bridge import Bridge, DeviceEvent, Outbox
 from wattbus.bus import Bus
 from wattbus.commands import CommandError
 from wattbus.discovery import DeviceInfo, Entity
-from wattbus.models import BatteryState, Command, EventKind, InverterState, MeterState
+from wattbus.models import BatteryState, Command, EventKind, InverterState, MeterState, utcnow
 from wattbus.service import ConfigError, ServiceSpec
 from wattbus.settings import BusSettings
 from wattbus.stopping import run_together
@@ -149,9 +150,15 @@ class Bridges(NamedTuple):
     inverter: Bridge[InverterState, Command] | None
 
 
-def bridges(settings: SolarEdgeSettings, bus_settings: BusSettings, client: SolarEdge) -> Bridges:
+def bridges(
+    settings: SolarEdgeSettings,
+    bus_settings: BusSettings,
+    client: SolarEdge,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> Bridges:
     """The meter's bridge, the battery's and the inverter's (None where turned off), each with
-    its own bus."""
+    its own bus. `clock`: what their states are stamped with (a demo's sped-up day)."""
     meter = Bridge(
         Bus(bus_settings, settings.meter_id),
         MeterDevice(settings.meter_id, client, settings.meter),
@@ -159,6 +166,7 @@ def bridges(settings: SolarEdgeSettings, bus_settings: BusSettings, client: Sola
         command_model=None,
         errors=ERRORS,
         interval=settings.poll_interval,
+        clock=clock,
         every_reading=True,  # `ts` is the last read: docs/topics.md, grid meter
     )
     battery = None
@@ -174,6 +182,7 @@ def bridges(settings: SolarEdgeSettings, bus_settings: BusSettings, client: Sola
             command_model=None,
             errors=ERRORS,
             interval=settings.poll_interval,
+            clock=clock,
             outbox=outbox,
         )
     inverter = None
@@ -188,6 +197,7 @@ def bridges(settings: SolarEdgeSettings, bus_settings: BusSettings, client: Sola
             command_model=None,
             errors=ERRORS,
             interval=settings.poll_interval,
+            clock=clock,
             # `ts` is the last read, as the meter's: a surplus worked out from the two must
             # not take a silent inverter's old power for a steady one
             every_reading=True,
