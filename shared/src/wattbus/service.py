@@ -174,14 +174,19 @@ def run_service(name: str) -> int:
         installed = ", ".join(service_names()) or "none"
         print(f"wattbus: unknown service {name!r}; installed: {installed}", file=sys.stderr)
         return 2
+    return run_spec(spec)
+
+
+def run_spec(spec: ServiceSpec) -> int:
+    """A service as `wattbus run` runs it, from a spec in hand (a service on a demo's clock)."""
     try:
         own, bus = spec.load()
     except ConfigError as err:
-        print(f"wattbus: {name}: {err}", file=sys.stderr)
+        print(f"wattbus: {spec.name}: {err}", file=sys.stderr)
         return 2
     try:
         run_until_signalled(spec.run(own, bus), bus.log_level, unknown_variables(spec))
     except ConfigError as err:  # settings that only the running service could find wrong
-        print(f"wattbus: {name}: {err}", file=sys.stderr)
+        print(f"wattbus: {spec.name}: {err}", file=sys.stderr)
         return 2
     return 0

@@ -95,10 +95,12 @@ def make_bridge(
     )
 
 
-async def serve(settings: KasaSettings, bus_settings: BusSettings) -> None:
+async def serve(
+    settings: KasaSettings, bus_settings: BusSettings, clock: Callable[[], datetime] = utcnow
+) -> None:
     plug = Plug(device_config(settings))
     try:
-        await make_bridge(settings, Bus(bus_settings, settings.id), plug).serve()
+        await make_bridge(settings, Bus(bus_settings, settings.id), plug, clock=clock).serve()
     finally:
         await plug.close()
 
