@@ -80,13 +80,16 @@ def run(name: Annotated[str, typer.Argument(help="shelly, zendure, controller, .
 class Scenario(StrEnum):
     HOME = "home"
     DISPATCH = "dispatch"
+    SOLAR = "solar"
 
 
 @app.command()
 def demo(
     speed: Annotated[
         float | None,
-        typer.Option(help="simulated seconds per real second [default: 10; dispatch: 30]"),
+        typer.Option(
+            help="simulated seconds per real second [default: 10; dispatch: 30; solar: 60]"
+        ),
     ] = None,
     duration: Annotated[float | None, typer.Option(help="stop after this many real s")] = None,
     embedded_broker: Annotated[
@@ -94,7 +97,10 @@ def demo(
     ] = False,
     scenario: Annotated[
         Scenario,
-        typer.Option(help="home: an EV session at home; dispatch: a smart-tariff evening"),
+        typer.Option(
+            help="home: an EV session at home; dispatch: a smart-tariff evening; "
+            "solar: a sunny-then-cloudy day"
+        ),
     ] = Scenario.HOME,
 ) -> None:
     """A simulated household, a local broker, every service, live in the terminal."""

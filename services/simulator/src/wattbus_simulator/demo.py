@@ -39,9 +39,12 @@ from wattbus_zendure.settings import ZendureSettings
 from wattbus_simulator.broker import local_broker
 from wattbus_simulator.demo_dispatch import DispatchView
 from wattbus_simulator.demo_dispatch import run_services as run_evening
-from wattbus_simulator.demo_view import CHARGER, BrokerAccess, Line, View, watch
+from wattbus_simulator.demo_solar import SolarView
+from wattbus_simulator.demo_solar import run_services as run_day
+from wattbus_simulator.demo_view import CHARGER, BrokerAccess, BusView, Line, View, watch
 from wattbus_simulator.evening import dispatch_evening
 from wattbus_simulator.home import CHARGER_PREFIX, SimulatedHome, simulated_home
+from wattbus_simulator.solar_home import solar_home
 
 HOST = "127.0.0.1"
 RELEASE = 120.0  # the controller's release period at speed 1
@@ -83,23 +86,23 @@ async def run_services(
 
 
 @contextlib.contextmanager
-def output(console: Console, view: View | DispatchView) -> Iterator[Callable[[Line | None], None]]:
+def output(console: Console, view: BusView) -> Iterator[Callable[[Line | None], None]]:
     """The live view on a terminal. Elsewhere (a pipe, `docker logs`, CI) a live view shows
     nothing until the end: there, how to reach the broker, then one line per thing seen."""
     if console.is_terminal:
         with Live(view.render(), console=console, refresh_per_second=LIVE_REFRESH) as live:
             yield lambda _: live.update(view.render())
         return
-    for text in view.access.lines():
+    for text in view.access_lines():
         print(text, flush=True)
     yield print_line
 
 
 @contextlib.asynccontextmanager
 async def shown(
-    console: Console, view: View | DispatchView, duration: float | None
+    console: Console, view: BusView, duration: float | None
 ) -> AsyncIterator[tuple[Path, Callable[[Line | None], None]]]:
-    """What both scenarios run in: a state folder (logs and state files), the output, and the
+    """What every scenario runs in: a state folder (logs and state files), the output, and the
     demo's duration, which ends it quietly."""
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp)
@@ -121,13 +124,20 @@ async def run_demo(
             async with shown(console, evening_view, duration) as (state, show):
                 await run_evening(evening, port, state, evening_view, show)
         return
+    if scenario == "solar":
+        async with broker as (port, kind), solar_home(speed) as day:
+            day_view = SolarView(day, BrokerAccess(HOST, port, kind))
+            async with shown(console, day_view, duration) as (state, show):
+                await run_day(day, port, state, day_view, show)
+        return
     async with broker as (port, kind), simulated_home(speed=speed, charger_broker=port) as home:
         view = View(home, BrokerAccess(HOST, port, kind))
         async with shown(console, view, duration) as (state, show):
             await run_services(home, port, state, speed, view, show)
 
 
-SPEEDS = {"home": 10.0, "dispatch": 30.0}  # the default of each: an EV session, an evening
+# the default of each: an EV session, an evening, a day from 08:30 to sunset in 11 minutes
+SPEEDS = {"home": 10.0, "dispatch": 30.0, "solar": 60.0}
 
 
 def main(

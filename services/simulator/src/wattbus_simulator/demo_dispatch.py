@@ -163,7 +163,7 @@ class DispatchView(BusView):
             Panel(t, title="wattbus demo: a dispatch evening  (Ctrl-C to stop)"),
             Panel(notes, title="what happens in the house (newest first)"),
             Panel(events, title="events on the bus"),
-            Panel(Text("\n".join(self.access.lines())), title="this demo's broker"),
+            Panel(Text("\n".join(self.access_lines())), title="this demo's broker"),
         )
 
 

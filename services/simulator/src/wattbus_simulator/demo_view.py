@@ -121,6 +121,10 @@ class BusView:
             return None
         return None
 
+    def access_lines(self) -> list[str]:
+        """How to reach the broker, as the view shows it and line mode prints it first."""
+        return self.access.lines()
+
     def _availability(self, device: str, value: str) -> Line | None:
         if self.availability.get(device) == value:
             return None
@@ -128,6 +132,9 @@ class BusView:
         return self._stamped(Line(f"{device}: {value}", value))
 
     def _state(self, device: str, state: dict[str, Any]) -> Line | None:
+        raise NotImplementedError
+
+    def render(self) -> Group:
         raise NotImplementedError
 
     def _event(self, device: str, event: dict[str, Any]) -> Line:
@@ -238,7 +245,7 @@ class View(BusView):
         return Group(
             Panel(t, title="wattbus demo  (Ctrl-C to stop)"),
             Panel(events, title="events on the bus"),
-            Panel(Text("\n".join(self.access.lines())), title="this demo's broker"),
+            Panel(Text("\n".join(self.access_lines())), title="this demo's broker"),
         )
 
 
