@@ -136,6 +136,21 @@ def test_the_dispatch_evening_holds_the_powerwall_in_a_window_and_gives_it_back(
         assert "operation self_consumption, reserve 20 %" in restored
 
 
+@pytest.mark.timeout(DEMO_TIMEOUT)
+def test_the_solar_day_on_a_pipe_says_how_to_change_the_strategy(tmp_path: Path) -> None:
+    """The third scenario as a user pipes it: the broker's lines with the strategy's, then
+    each device, the kasa bridge's own process among them, and the controller's decisions.
+    Ctrl-C at the end stops it, that process too, cleanly."""
+    with demo_on_a_pipe(tmp_path, "--scenario", "solar", "--speed", "60") as out:
+        strategy = out.wait_for("strategy: ")
+        assert strategy.endswith("-t wattbus/controller/set/strategy -m fast")
+        for device in ("solaredge-meter", "solaredge-battery", "solaredge-inverter", "nrgkick"):
+            out.wait_for(f"{device}: online")
+        out.wait_for("kasa: online")
+        out.wait_for("decision: nrgkick pause (tracked): no car plugged in")
+        out.wait_for("decision: kasa ")
+
+
 def test_the_demo_reads_nothing_of_the_users_settings(tmp_path: Path) -> None:
     """A user's `.env` and `WATTBUS_*` name their own broker and devices. Each poison here would
     stop the hold if the demo read it, and all point at loopback ports where nothing listens:

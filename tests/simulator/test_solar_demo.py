@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time
@@ -14,6 +15,7 @@ from typing import Any
 
 import aiomqtt
 import pytest
+from rich.console import Console
 from wattbus_simulator.broker import local_broker
 from wattbus_simulator.demo_solar import SolarView, run_services
 from wattbus_simulator.demo_view import BrokerAccess, Line
@@ -72,7 +74,9 @@ def test_the_car_takes_what_it_is_offered_on_its_phases_and_stops_when_full() ->
     assert not c.plugged and c.drawn == 0
     t = of_day(time(10))
     c.current_set, c.phase_count = 10.0, 1
-    step(h, t, 60)  # a few seconds' ramp, as an on-board charger takes
+    step(h, t, 1)  # the car ramps up over a few seconds: the charger shows what it draws
+    assert 0 < c.phase_currents()[0] < 10.0
+    step(h, t + 1, 59)
     assert c.plugged and c.status == CHARGING
     assert c.phase_currents() == [pytest.approx(10.0, rel=0.01), 0.0, 0.0]
     assert h.last is not None and h.last.car == pytest.approx(10 * 230, rel=0.01)
@@ -141,15 +145,15 @@ class Seen:
 
 
 @contextlib.asynccontextmanager
-async def running_day(tmp_path: Path, script: Script, speed: float) -> AsyncIterator[
-    tuple[Seen, int]
-]:
+async def running_day(
+    tmp_path: Path, script: Script, speed: float
+) -> AsyncIterator[tuple[Seen, SolarView]]:
     seen = Seen()
     async with local_broker() as (port, kind), solar_home(speed, script) as home:
         view = SolarView(home, BrokerAccess("127.0.0.1", port, kind))
         task = asyncio.create_task(run_services(home, port, tmp_path, view, seen.show))
         try:
-            yield seen, port
+            yield seen, view
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -166,7 +170,7 @@ async def followed(port: int, currents: int, within: float = WAIT) -> list[float
         await c.subscribe("wattbus/nrgkick/state")
         async with asyncio.timeout(within):
             async for m in c.messages:
-                body: dict[str, Any] = json.loads(m.payload)  # type: ignore[arg-type]
+                body: dict[str, Any] = json.loads(m.payload)
                 if m.topic.matches("wattbus/controller/state"):
                     order = body.get("chargers", {}).get("nrgkick", {})
                     if order.get("action") == "charge":
@@ -184,16 +188,49 @@ async def test_a_sunny_then_cloudy_day_tracks_the_sun_and_switches_the_rod(
     tmp_path: Path,
 ) -> None:
     """From 09:50 at x60: the rod takes the morning's export, the car plugged in at 10:00 is
-    started by the controller and its current follows the surplus, and the sky broken at 10:15
-    is judged cloudy."""
+    started by the controller and its current follows the surplus, the sky broken at 10:15
+    is judged cloudy, and the strategy line the broker panel shows works as printed."""
     script = Script(start=time(9, 50), arrives=time(10), turns=time(10, 15))
-    async with running_day(tmp_path, script, speed=60) as (seen, port):
+    async with running_day(tmp_path, script, speed=60) as (seen, view):
         rod = await seen.line("decision: kasa on: surplus")
         assert "kasa applied: the plug shows on" in await seen.line("kasa applied")
         await seen.line("kasa: on, 2000 W")
-        started = await seen.line("decision: nrgkick charge")
-        assert "(tracked)" in started
-        assert len(await followed(port, currents=2)) == 2
+        started = await seen.line("decision: nrgkick charge on 3 phases (tracked)")
+        assert seen.lines.index(rod) < seen.lines.index(started)
+        assert len(await followed(view.access.port, currents=2)) == 2
         await seen.line("nrgkick: charging")
         await seen.line("sky: cloudy")
-        assert seen.lines.index(rod) < seen.lines.index(started)
+        line = next(t for t in view.access_lines() if t.startswith("strategy: "))
+        pub = await asyncio.create_subprocess_shell(line.removeprefix("strategy: "))
+        assert await asyncio.wait_for(pub.wait(), WAIT) == 0
+        await seen.line("(fast): fast: the most current: 16 A")
+
+
+async def test_the_live_view_shows_the_day_and_how_to_change_the_strategy() -> None:
+    async with solar_home(60.0) as home:
+        view = SolarView(home, BrokerAccess("127.0.0.1", 1883, "mosquitto"))
+        for topic, body in [
+            ("solaredge-battery", {"soc": 91.2, "power": -1200.0, "pv_power": 6400.0}),
+            ("solaredge-inverter", {"power": 7600.0}),
+            ("solaredge-meter", {"power": 350.0}),
+            ("nrgkick", {"plugged": True, "charging": True, "current": 7.0, "phases": 3,
+                         "power": 4830.0, "session_energy": 3100.0, "mode": "normal"}),
+            ("kasa", {"on": False, "power": 0.0}),
+            ("controller", {"surplus": 4312.0, "cloudy": True, "plugs": {
+                "kasa": {"on": False, "reason": "surplus 0 W < 2000 W"}}, "chargers": {
+                "nrgkick": {"action": "charge", "current": 7.0, "phases": 3,
+                            "strategy": "tracked", "reason": "tracked: surplus 4952 W: 7 A"}}}),
+        ]:  # fmt: skip
+            view.take(f"wattbus/{topic}/state", json.dumps(body).encode())
+        view.take("wattbus/kasa/availability", b"online")
+        console = Console(file=io.StringIO(), width=200, record=True)
+        console.print(view.render())
+    screen = console.export_text()
+    assert "6400 W  inverter AC   7600 W  sky judged cloudy" in screen
+    assert "91 %   -1200 W (> 0 charging)" in screen
+    assert "4312 W for the car" in screen
+    assert "charging 7.0 A on 3 phases, 4830 W, car has 3.1 kWh" in screen
+    assert "charge on 3 phases (tracked): tracked: surplus 4952 W: 7 A" in screen
+    assert "off, 0 W  [online]" in screen
+    assert "off: surplus 0 W < 2000 W" in screen
+    assert "mosquitto_pub -h 127.0.0.1 -p 1883 -t wattbus/controller/set/strategy -m fast" in screen

@@ -5,12 +5,14 @@ The solaredge bridge (meter, battery and inverter, each its own device on the bu
 nrgkick and kasa bridges and the controller (solar tracking and plugs on surplus) run against
 the day's fakes on the demo's broker, every one on the day's clock (see demo_clock.py). So the
 controller's delays, its cloud window and its minimum on and off times are the day's seconds,
-as on a real day: the bridges read at their least interval, 1 real s, which at x60 is a
-reading a minute. How old a state may be is scaled with the speed for that reason.
+as on a real day. The solaredge and nrgkick bridges read the fakes every 15 of the day's
+seconds (4 times a real second at x60), the kasa bridge every real second; how old a state may
+be is scaled with the speed.
 
 The StorEdge is read-only in wattbus (its remote control is not driven), so the EV guard
 cannot hold it: it is left out (`GUARD_BATTERIES` none) and the battery does what it does by
-itself, covering the house and the car in a shadow.
+itself, covering the house and the car in a shadow. The guard still says when the car charges,
+on the charger's own word (`CHARGER`), as in the home scenario.
 
 The PV signal for cloud detection is the battery's `pv_power`, not the inverter
 (`SOLAR_PV` unset): the StorEdge is DC-coupled, so the inverter's AC power is the PV less what
@@ -51,15 +53,17 @@ from wattbus_simulator.solar_home import PEAK, VIENNA, SolarHome, of_day
 HOST = "127.0.0.1"
 METER, BATTERY, INVERTER = "solaredge-meter", "solaredge-battery", "solaredge-inverter"
 CHARGER, PLUG = "nrgkick", "kasa"
-POLL = 1.0  # real s: the least each bridge takes
+READING = 15.0  # the day's s between two readings of the meter and the charger
+FASTEST = 0.1  # real s between readings at most speeds: what the fakes can take
+KASA_POLL = 1.0  # real s: the least `wattbus run kasa` takes; a plug switches in minutes
 STALE = 10.0  # real s a state may be old at any speed
 
 
 def controller_settings(state: Path, speed: float) -> ControllerSettings:
     return ControllerSettings.only(
-        meter=METER, batteries=[BATTERY], guard_batteries=[], state_dir=state,
-        solar_chargers={CHARGER: "nrgkick"}, solar_phases="auto", solar_pv_peak=PEAK, plugs=[PLUG], timezone=VIENNA,
-        stale_after=min(STALE * speed, 3600),
+        meter=METER, batteries=[BATTERY], guard_batteries=[], charger=CHARGER,
+        solar_chargers={CHARGER: "nrgkick"}, solar_phases="auto", solar_pv_peak=PEAK,
+        plugs=[PLUG], timezone=VIENNA, stale_after=min(STALE * speed, 3600), state_dir=state,
     )  # fmt: skip
 
 
@@ -72,8 +76,13 @@ async def run_services(
 ) -> None:
     clock = home.clock
     bus = BusSettings.only(mqtt_host=HOST, mqtt_port=port, health_file=state / "health")
-    solaredge = SolarEdgeSettings.only(host=HOST, port=home.solaredge.port, poll_interval=POLL)
-    nrgkick = NrgkickSettings.only(host=f"{HOST}:{home.nrgkick.port}", poll_interval=POLL)
+    # Their settings keep a real device to a reading a second at most; the fakes are read
+    # faster, so that the controller sees the meter and the charger every READING s of the
+    # day, as it sees real ones every second: it raises a current at most every 20 s, and a
+    # charger's new draw on the bus before the meter's new export would count twice.
+    poll = {"poll_interval": max(FASTEST, min(1.0, READING / clock.speed))}
+    solaredge = SolarEdgeSettings.only(host=HOST, port=home.solaredge.port).model_copy(update=poll)
+    nrgkick = NrgkickSettings.only(host=f"{HOST}:{home.nrgkick.port}").model_copy(update=poll)
     control_bus = Bus(bus, "controller")
     control = Controller(control_bus, controller_settings(state, clock.speed), clock.now)
     inverter = SolarEdge(HOST, port=home.solaredge.port)
@@ -101,14 +110,15 @@ async def plug_bridge(home: SolarHome, port: int, state: Path) -> AsyncIterator[
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATTBUS_")}
     env |= bus_env(port) | {
         "WATTBUS_KASA_HOST": HOST, "WATTBUS_KASA_PORT": str(home.kasa.port),
-        "WATTBUS_KASA_POLL_INTERVAL": str(POLL), "WATTBUS_HEALTH_FILE": str(state / "kasa.health"),
+        "WATTBUS_KASA_POLL_INTERVAL": str(KASA_POLL),
+        "WATTBUS_HEALTH_FILE": str(state / "kasa.health"),
     }  # fmt: skip
     wall, day_at = time.time(), home.clock.now()
     with (state / "kasa.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "wattbus_kasa.demo", day_at.isoformat(), repr(wall),
             str(home.clock.speed), env=env, cwd=state, stdout=log, stderr=log,
-            start_new_session=True,  # stopped by the demo, after it, not by Ctrl-C's signal
+            start_new_session=True,  # out of Ctrl-C's reach: the demo stops it as it ends
         )  # fmt: skip
     try:
         yield
@@ -145,16 +155,17 @@ class SolarView(BusView):
         return None
 
     def _decision(self, before: dict[str, Any], state: dict[str, Any]) -> Line | None:
-        """One line for what changed most: the sky, then the charger's order, then the plug's
-        (a change of two at once shows both in the next state's line or the live view)."""
+        """One line for what changed: the sky's verdict, the charger's order, the plug's; not
+        for the surplus's every new figure."""
+        parts = []
         if before and before.get("cloudy") != state.get("cloudy"):
             sky = "cloudy: the PV swings, aiming lower" if state.get("cloudy") else "clear again"
-            return self._stamped(Line(f"sky: {sky}", "decision"))
+            parts.append(f"sky: {sky}")
         if _order(before) != _order(state):
-            return self._stamped(Line(f"decision: {CHARGER} {_verdict(state)}", "decision"))
+            parts.append(f"decision: {CHARGER} {_verdict(state)}")
         if _plug_on(before) != _plug_on(state):
-            return self._stamped(Line(f"decision: {PLUG} {_plug_decision(state)}", "decision"))
-        return None
+            parts.append(f"decision: {PLUG} {_plug_decision(state)}")
+        return self._stamped(Line(" | ".join(parts), "decision")) if parts else None
 
     def access_lines(self) -> list[str]:
         """With a line to try a strategy: the car's current changes at the next reading."""

@@ -41,7 +41,7 @@ from wattbus_simulator.solar_day import (
 VIENNA = ZoneInfo("Europe/Vienna")
 PEAK = 10_000.0  # W the array gives at most
 ROD = 2000.0  # W the heating rod draws
-TICK = 0.2  # real s between steps
+TICK = 0.05  # real s between steps: the car follows a new current within seconds of the day
 PHASE_SHARE = (0.5, 0.3, 0.2)  # how the house's load falls on L1, L2, L3
 ROD_PHASE = 1  # the rod's socket is on L2
 # the StorEdge's status as the fake writes it: 3 charge, 4 discharge (DEVICES.md), 6 idle
