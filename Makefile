@@ -8,6 +8,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo          the simulated household, live in the terminal (make demo SPEED=20)"
 	@echo "                   a smart-tariff evening: make demo SCENARIO=dispatch"
+	@echo "                   a sunny-then-cloudy day: make demo SCENARIO=solar"
 	@echo "make test          lint, type check and the whole test suite (real Mosquitto)"
 	@echo "make bench         latency, detection time, memory, reconnect, SmartEVSE feed, myenergi, Kraken API, dispatch and solar tracking figures"
 	@echo "make broker-users  create the Mosquitto users and passwords for docker compose"
