@@ -84,6 +84,8 @@ def test_the_car_takes_what_it_is_offered_on_its_phases_and_stops_when_full() ->
     step(h, t + 60, 60)
     assert c.phase_currents() == [pytest.approx(10.0, rel=0.01)] * 3
     assert h.last.car == pytest.approx(3 * 10 * 230, rel=0.01)
+    c.current_set = 6.0  # read back before the household's next step: never more than set
+    assert c.phase_currents() == [6.0] * 3
     c.charge_pause = 1
     step(h, t + 120, 60)
     assert c.drawn == 0 and h.last.car == 0

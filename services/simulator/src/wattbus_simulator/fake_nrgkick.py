@@ -74,10 +74,15 @@ class NrgkickState:
 
     @property
     def drawn(self) -> float:
-        """A a phase the car draws now."""
+        """A a phase the car draws now: never more than is set, even before a household has
+        seen a lower setting."""
         if not self.allowed:
             return 0.0
-        return self.current_set if self.car_current is None else self.car_current
+        return (
+            self.current_set
+            if self.car_current is None
+            else min(self.car_current, self.current_set)
+        )
 
     @property
     def charging(self) -> bool:
