@@ -224,11 +224,15 @@ def _charger(c: dict[str, Any]) -> str:
         return "no car"
     energy = (c.get("session_energy") or 0) / 1000
     doing = (
-        f"charging {c.get('current')} A on {c.get('phases')} phases, {c.get('power') or 0:.0f} W"
+        f"charging {c.get('current')} A on {_phases(c.get('phases'))}, {c.get('power') or 0:.0f} W"
         if c.get("charging")
         else f"{c.get('mode')}, not charging"
     )
     return f"{doing}, car has {energy:.1f} kWh"
+
+
+def _phases(n: object) -> str:
+    return "1 phase" if n == 1 else f"{n} phases"
 
 
 def _order(ctl: dict[str, Any]) -> tuple[object, ...]:
@@ -240,7 +244,7 @@ def _verdict(ctl: dict[str, Any]) -> str:
     v = ctl.get("chargers", {}).get(CHARGER)
     if not v:
         return "not decided yet"
-    phases = f" on {v['phases']} phases" if v.get("phases") else ""
+    phases = f" on {_phases(v['phases'])}" if v.get("phases") else ""
     return f"{v.get('action')}{phases} ({v.get('strategy')}): {v.get('reason')}"
 
 
