@@ -9,7 +9,7 @@ import contextlib
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +151,10 @@ async def running_day(
     tmp_path: Path, script: Script, speed: float
 ) -> AsyncIterator[tuple[Seen, SolarView]]:
     seen = Seen()
-    async with local_broker() as (port, kind), solar_home(speed, script) as home:
+    # a week ahead: a state stamped by the wall clock, not the day's, is days old here, and
+    # stale (the controller would take one from ahead of its clock for fresh)
+    day = date.today() + timedelta(days=7)
+    async with local_broker() as (port, kind), solar_home(speed, script, day) as home:
         view = SolarView(home, BrokerAccess("127.0.0.1", port, kind))
         task = asyncio.create_task(run_services(home, port, tmp_path, view, seen.show))
         try:
