@@ -118,6 +118,7 @@ async def plug_bridge(home: SolarHome, port: int, state: Path) -> AsyncIterator[
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "wattbus_kasa.demo", day_at.isoformat(), repr(wall),
             str(home.clock.speed), env=env, cwd=state, stdout=log, stderr=log,
+            stdin=asyncio.subprocess.PIPE,  # its lifeline: it ends with this process
             start_new_session=True,  # out of Ctrl-C's reach: the demo stops it as it ends
         )  # fmt: skip
     try:
