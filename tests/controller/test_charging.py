@@ -195,6 +195,19 @@ def test_back_to_three_phases_when_the_sun_returns_evcc_21328() -> None:
     assert ms[-1].phases == 3
 
 
+def test_a_charge_the_surplus_cannot_hold_on_three_phases_goes_on_one() -> None:
+    """A shade that leaves 2500 W: 6 A on three phases would import, 10 A on one does not.
+    With phases switched by the surplus, the charge goes down to one phase, not off."""
+    sun = Sun(lambda t: HOUSE + (7000.0 if t < 600 else 2500.0))
+    _, ms = scene(sun, 900, phases="auto")
+    down = first(ms, lambda m: m.t > 600 and m.phases == 1)
+    assert down is not None
+    assert down.t <= 600 + 62  # the import stop's minute, then one phase instead of a stop
+    assert down.current == 10.0
+    assert "on 1 phase" in down.reason
+    assert all(m.current is not None for m in ms if m.t > 60)  # never stopped
+
+
 def test_a_switch_to_three_phases_carries_the_surplus_current_not_the_most_evcc_7362() -> None:
     """evcc #7362: a 1p to 3p switch jumps to full power instead of the surplus."""
     sun = Sun(lambda t: HOUSE + (2000.0 if t < 600 else 5000.0))

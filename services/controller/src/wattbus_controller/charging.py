@@ -21,6 +21,8 @@ Why the control is built as it is, each against a failure other tools' users rep
 - A charger that reports no power (only that it charges) has its car's draw worked out from
   the current offered, never taken as nothing: nothing would look like a shortfall, stop the
   charge and loop through the stop delay (evcc #29816).
+- A charge on three switchable phases that the surplus can no longer hold goes down to one
+  instead of stopping, where one phase's least current is covered.
 - The phase count is judged on every step from the surplus alone, in pauses too: a charger
   switched to 1 phase by a cloud goes back to 3 once the sun returns (evcc #21328), and a switch
   carries the current the surplus gives on the new phases, never the maximum (evcc #7362).
@@ -413,12 +415,18 @@ def _follow(
         short_since = _since(short, m.short_since, now)
         import_since = _since(short and power.imported > s.import_margin, m.import_since, now)
         m = m.model_copy(update={"short_since": short_since, "import_since": import_since})
+        why = ""
         if _held(import_since, now, s.import_stop_delay):
-            why = f"{reason}: importing {power.imported:.0f} W"
-            return _pause(m, now, strategy, f"{why} for {s.import_stop_delay:g} s: stopped")
-        if _held(short_since, now, s.stop_delay):
+            why = f"{reason}: importing {power.imported:.0f} W for {s.import_stop_delay:g} s"
+        elif _held(short_since, now, s.stop_delay):
             why = f"{reason}: surplus {power.now:.0f} W under {limits.least(phases):.0f} W"
-            return _pause(m, now, strategy, f"{why} for {s.stop_delay:g} s: stopped")
+            why += f" for {s.stop_delay:g} s"
+        if why and _can_drop_to_one(c, limits, m, aim, now):
+            m = m.model_copy(update={"short_since": None, "import_since": None})
+            amps = limits.clamp(amps_for(aim, 1, c))
+            return _offer(m, now, strategy, amps, 1, f"{why}: on 1 phase")
+        if why:
+            return _pause(m, now, strategy, f"{why}: stopped")
     m, switch = _phase_switch(s, c, limits, m, aim, now)
     if switch is not None:
         amps = limits.clamp(amps_for(aim, switch, c))
@@ -434,6 +442,17 @@ def _follow(
     down = wanted <= o.current - c.step + 1e-9 and power.spare < 0
     current = wanted if up or down else o.current
     return _offer(m, now, strategy, current, None, f"{reason}: surplus {aim:.0f} W")
+
+
+def _can_drop_to_one(
+    c: ChargerSettings, limits: _Limits, m: ChargerMemory, aim: float, now: datetime
+) -> bool:
+    """Whether a charge on three switchable phases that the surplus can no longer hold may go
+    on with one instead of stopping: a stop is a cycle, a switch down keeps the sun's power."""
+    o = m.offer
+    if c.phases != "auto" or o.phases != 3 or aim < limits.least(1):
+        return False
+    return o.phased_at is None or (now - o.phased_at).total_seconds() >= PHASE_SWITCH_INTERVAL
 
 
 def _phase_switch(
