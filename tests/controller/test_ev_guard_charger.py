@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from wattbus.models import ChargerState, MeterState
-from wattbus_controller.ev_guard import Decision, GuardInputs, GuardMemory, GuardSettings, step
+from wattbus_controller.ev_guard import (
+    Decision,
+    GuardInputs,
+    GuardMemory,
+    GuardSettings,
+    step,
+    trusted_charger,
+)
 
 T0 = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 S = GuardSettings(threshold=5000, confirm=3, release=10, stale_after=30, charger="smartevse")
@@ -141,3 +148,14 @@ def test_without_a_charger_its_state_is_not_read() -> None:
     _, d = step(s, inputs(0, True), GuardMemory(), at(0))
     assert d.hold is False
     assert (d.signal, d.reason) == ("threshold", "idle: house 600 W")
+
+
+def test_a_charger_stamped_far_ahead_is_not_trusted() -> None:
+    """A bridge whose clock runs ahead would keep its last state fresh for as long as it is
+    ahead, also after it died: such a state says nothing about now."""
+    now = datetime(2026, 11, 25, 18, tzinfo=UTC)
+    s = GuardSettings(charger="smartevse", stale_after=30.0)
+    ahead = ChargerState(ts=now + timedelta(minutes=10), charging=True)
+    state, why = trusted_charger(s, GuardInputs(None, {}, ahead, True), now)
+    assert state is None
+    assert why == "charger smartevse stamped 600 s ahead: clocks disagree"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -20,6 +21,15 @@ from wattbus.models import State
 
 S = TypeVar("S", bound=State)
 Report = Callable[[str, str], Awaitable[None]]  # (topic, reason)
+
+
+def fresh(state: S | None, now: datetime, stale_after: float) -> S | None:
+    """The state while it is younger than `stale_after` s, else None. One stamped further
+    ahead than that is no fresher: a clock that runs ahead would keep a dead device's last
+    state fresh for as long as it is ahead."""
+    if state is None or abs((now - state.ts).total_seconds()) > stale_after:
+        return None
+    return state
 
 
 class BusInputs:

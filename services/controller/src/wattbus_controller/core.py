@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
+from wattbus.inputs import fresh
 from wattbus.models import (
     BatteryState,
     ChargerState,
@@ -24,7 +25,7 @@ from wattbus_controller import charging, clouds, dispatch, ev_guard
 from wattbus_controller import plugs as plug_rules
 from wattbus_controller.arbiter import ChargerVerdict, Verdict, arbitrate, charger_verdicts
 from wattbus_controller.intents import Intent, PolicyView, view
-from wattbus_controller.surplus import BatteryPriority, Surplus, fresh, surplus
+from wattbus_controller.surplus import BatteryPriority, Surplus, surplus
 
 St = TypeVar("St", bound=State)
 

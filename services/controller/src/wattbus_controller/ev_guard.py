@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+from wattbus.inputs import fresh
 from wattbus.models import BatteryState, ChargerState, MeterState
 
 THRESHOLD = 5000.0  # W of house consumption that means a car is charging
@@ -71,13 +72,14 @@ class Decision:
 
 
 def house_power(inputs: GuardInputs, now: datetime, stale_after: float) -> float | None:
-    meter = inputs.meter
-    if meter is None or (now - meter.ts).total_seconds() > stale_after:
+    meter = fresh(inputs.meter, now, stale_after)
+    if meter is None:
         return None
     total = meter.power
     for b in inputs.batteries.values():
-        if b is None or (now - b.ts).total_seconds() > stale_after:
+        if fresh(b, now, stale_after) is None:
             continue
+        assert b is not None
         total += (b.output_home_power or 0.0) - (b.grid_input_power or 0.0)
     return total
 
@@ -95,8 +97,11 @@ def trusted_charger(
         return None, f"charger {s.charger} offline"
     if state is None:
         return None, f"charger {s.charger} unknown"
-    if (now - state.ts).total_seconds() > s.stale_after:
+    age = (now - state.ts).total_seconds()
+    if age > s.stale_after:
         return None, f"charger {s.charger} silent for over {s.stale_after:g} s"
+    if age < -s.stale_after:
+        return None, f"charger {s.charger} stamped {-age:.0f} s ahead: clocks disagree"
     return state, None
 
 

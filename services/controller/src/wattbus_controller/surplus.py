@@ -19,12 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TypeVar
 
-from wattbus.models import BatteryState, ChargerState, MeterState, State
-
-S = TypeVar("S", bound=State)
+from wattbus.models import BatteryState, ChargerState, MeterState
 
 VOLTAGE = 230.0  # V per phase, for currents from watts where a charger reports no power
 
@@ -49,12 +45,6 @@ class Surplus:
     spare: float
     why: str
     imported: float
-
-
-def fresh(state: S | None, now: datetime, stale_after: float) -> S | None:
-    if state is None or (now - state.ts).total_seconds() > stale_after:
-        return None
-    return state
 
 
 def car_draw(charger: ChargerState, voltage: float = VOLTAGE) -> float:
