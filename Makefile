@@ -10,7 +10,7 @@ help:
 	@echo "                   a smart-tariff evening: make demo SCENARIO=dispatch"
 	@echo "                   a sunny-then-cloudy day: make demo SCENARIO=solar"
 	@echo "make test          lint, type check and the whole test suite (real Mosquitto)"
-	@echo "make bench         latency, detection time, memory, reconnect, SmartEVSE feed, myenergi, Kraken API, dispatch and solar tracking figures"
+	@echo "make bench         latency, detection time, memory, reconnect, SmartEVSE feed, myenergi, Kraken API, dispatch, solar tracking, NRGKICK, SolarEdge and Kasa figures"
 	@echo "make broker-users  create the Mosquitto users and passwords for docker compose"
 	@echo "make image-check   build the image and run compose against the simulated devices"
 
@@ -48,6 +48,7 @@ bench: .venv/.synced
 	$(UV) run python bench/kraken.py
 	$(UV) run python bench/dispatch.py
 	$(UV) run python bench/solar.py
+	$(UV) run python bench/devices.py --commands 200 --polls 10
 
 broker-users:
 	scripts/broker-users

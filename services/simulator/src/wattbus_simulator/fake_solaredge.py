@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pymodbus.constants import ExcCodes
@@ -116,6 +117,9 @@ class FakeSolarEdge(AsyncClosing):
         self.connections = 0  # accepted in all: one persistent client makes this 1
         self.refuse = False  # answer every read with "device busy"
         self.reads: list[tuple[int, int]] = []  # (address, count) of each request
+        # called with (address, count) as a request arrives, before its answer is written: a
+        # bench changes a value just as it is asked for, and stamps when that was
+        self.on_read: Callable[[int, int], None] | None = None
         self.power_scale_factors: set[int] = set()  # the meter's, as sent
         self.energy_scale_factors: set[int] = set()  # the inverter's, as sent
         self._sfs = itertools.cycle(SCALE_FACTORS)
@@ -164,6 +168,8 @@ class FakeSolarEdge(AsyncClosing):
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         self.reads.append((address, count))
+        if self.on_read is not None:
+            self.on_read(address, count)
         if self.refuse:
             return ExcCodes.DEVICE_BUSY
         for at, words in self._image().items():
