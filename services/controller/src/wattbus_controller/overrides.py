@@ -4,8 +4,10 @@ owner who edits the variable must be able to see that it is overridden, and drop
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel, ConfigDict
-from wattbus.models import ChargingStrategy, ControllerMode
+from wattbus.models import ChargingStrategy, ControllerCommand, ControllerMode
 
 from wattbus_controller import memory as store
 from wattbus_controller.memory import Memory
@@ -14,6 +16,10 @@ from wattbus_controller.settings import ControllerSettings
 RUN_TIME = ("mode", "threshold", "confirm", "release", "strategies")  # the fields `set` saves
 UNITS = {"mode": "", "threshold": " W", "confirm": " s", "release": " s"}
 Value = float | ControllerMode | ChargingStrategy
+
+
+class SetError(ValueError):
+    """A `set` the controller cannot apply as it is configured; the reason is the answer."""
 
 
 class Override(BaseModel):
@@ -57,3 +63,20 @@ def check_notes(settings: ControllerSettings) -> list[str]:
     path = settings.state_dir / store.FILE_NAME
     lines = describe(overrides(settings, store.load(path)))
     return lines or [f"no values saved at run time in {path}"]
+
+
+def requested_strategies(
+    command: ControllerCommand, tracked: Mapping[str, object]
+) -> dict[str, ChargingStrategy] | None:
+    """The strategies a `set` asks for, by charger (None: it asks for none); SetError for a
+    charger that is not tracked, or any strategy with none tracked."""
+    if command.strategy is None and command.strategies is None:
+        return None
+    if not tracked:
+        raise SetError("no charger is tracked (WATTBUS_CONTROLLER_SOLAR_CHARGERS is empty)")
+    wanted = dict.fromkeys(tracked, command.strategy) if command.strategy else {}
+    for cid, strategy in (command.strategies or {}).items():
+        if cid not in tracked:
+            raise SetError(f"strategies: {cid} is not a tracked charger ({', '.join(tracked)})")
+        wanted[cid] = strategy
+    return {cid: s for cid, s in wanted.items() if s is not None}

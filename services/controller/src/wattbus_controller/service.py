@@ -10,21 +10,22 @@ import itertools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
-from wattbus.bus import Bus
+from wattbus.bus import Bus, Handler
 from wattbus.commands import CommandError, parse_command
 from wattbus.discovery import device_config
 from wattbus.inputs import BusInputs
 from wattbus.models import (
     BatteryState,
     ChargerState,
-    ChargingStrategy,
     ControllerCommand,
     Event,
     EventKind,
     InverterState,
     MeterState,
     PlugState,
+    State,
     TariffState,
     utcnow,
 )
@@ -35,7 +36,7 @@ from wattbus.topics import CONTROLLER_ID
 
 from wattbus_controller import invites
 from wattbus_controller import memory as store
-from wattbus_controller.arbiter import ChargerVerdict, Verdict
+from wattbus_controller.arbiter import Verdict
 from wattbus_controller.core import CoreSettings, Decision, Inputs, Memories, decide
 from wattbus_controller.dispatch import (
     DispatchInputs,
@@ -43,23 +44,25 @@ from wattbus_controller.dispatch import (
     DispatchSettings,
     usable_tariff,
 )
-from wattbus_controller.drives import Order, command, shows
 from wattbus_controller.ev_guard import GuardInputs, GuardSettings
 from wattbus_controller.holds import Sent, plan
 from wattbus_controller.invite_sender import RETRY_DELAYS, InviteSender
 from wattbus_controller.notices import notices
-from wattbus_controller.overrides import RUN_TIME, check_notes, describe, overrides
+from wattbus_controller.orders import Orders
+from wattbus_controller.overrides import (
+    RUN_TIME,
+    SetError,
+    check_notes,
+    describe,
+    overrides,
+    requested_strategies,
+)
 from wattbus_controller.settings import ControllerSettings
 from wattbus_controller.state import DEVICE, ENTITIES, ControllerState, strategy_entities
 from wattbus_controller.surplus import BatteryPriority
 
 log = logging.getLogger(__name__)
-
-RESEND = 60.0  # s before an order a charger's or plug's state does not show is sent again
-
-
-class SetError(ValueError):
-    """A `set` the controller cannot apply as it is configured; the reason is the answer."""
+S = TypeVar("S", bound=State)
 
 
 class Controller:
@@ -87,15 +90,14 @@ class Controller:
         self.chargers: dict[str, ChargerState | None] = dict(charger_ids)
         self.chargers_online: dict[str, bool | None] = dict(charger_ids)  # None: not heard yet
         self.inverters: dict[str, InverterState | None] = dict.fromkeys(settings.solar_pv)
-        self.orders: dict[str, tuple[dict[str, object], datetime]] = {}  # last sent per charger
         self.plugs: dict[str, PlugState | None] = dict.fromkeys(settings.plugs)
         self.plugs_online: dict[str, bool | None] = dict.fromkeys(settings.plugs)
-        self.switched: dict[str, tuple[bool, datetime]] = {}  # last sent per plug
         self.tariff: TariffState | None = None
         self.tariff_online: bool | None = None
         self.sent: dict[str, Sent] = {}  # last command per battery
         self.published: ControllerState | None = None
         self._ids = itertools.count(1)
+        self.orders = Orders(bus, settings.solar_chargers, self._ids)
         self._lock = asyncio.Lock()
         self.inputs = BusInputs(log, self._report_bad_input)
         self.invites: InviteSender | None = None
@@ -105,15 +107,16 @@ class Controller:
         t = bus.topics
         bus.route(t.state(settings.meter), self._on_meter)
         for b in settings.batteries:
-            bus.route(t.state(b), self._on_battery)
+            bus.route(t.state(b), self._keep(BatteryState, self.batteries))
+        # a charger's word is evaluated at once, as a meter state is: it is the fastest signal
         for cid in self.chargers:
-            bus.route(t.state(cid), self._on_charger)
-            bus.route(t.availability(cid), self._on_charger_availability)
+            bus.route(t.state(cid), self._keep(ChargerState, self.chargers, at_once=True))
+            bus.route(t.availability(cid), self._keep_availability(self.chargers_online, True))
         for inverter in self.inverters:
-            bus.route(t.state(inverter), self._on_inverter)
+            bus.route(t.state(inverter), self._keep(InverterState, self.inverters))
         for plug in self.plugs:
-            bus.route(t.state(plug), self._on_plug)
-            bus.route(t.availability(plug), self._on_plug_availability)
+            bus.route(t.state(plug), self._keep(PlugState, self.plugs))
+            bus.route(t.availability(plug), self._keep_availability(self.plugs_online))
         if settings.tariff is not None:
             bus.route(t.state(settings.tariff), self._on_tariff)
             bus.route(t.availability(settings.tariff), self._on_tariff_availability)
@@ -175,32 +178,29 @@ class Controller:
             self.meter = state
             await self.evaluate()
 
-    async def _on_battery(self, topic: str, payload: bytes) -> None:
-        battery_id = self.bus.topics.device_of(topic)
-        state = await self.inputs.state(BatteryState, topic, payload)
-        if state is not None and battery_id in self.batteries:
-            self.batteries[battery_id] = state
+    def _keep(self, model: type[S], into: dict[str, S | None], at_once: bool = False) -> Handler:
+        """A handler that keeps each device's last good state in `into`, by its id."""
 
-    async def _on_charger(self, topic: str, payload: bytes) -> None:
-        """Evaluated at once, as a meter state is: the charger's word is the fastest signal."""
-        state = await self.inputs.state(ChargerState, topic, payload)
-        cid = self.bus.topics.device_of(topic)
-        if state is not None and cid in self.chargers:
-            self.chargers[cid] = state
-            await self.evaluate()
+        async def handler(topic: str, payload: bytes) -> None:
+            state = await self.inputs.state(model, topic, payload)
+            device = self.bus.topics.device_of(topic)
+            if state is not None and device in into:
+                into[device] = state
+                if at_once:
+                    await self.evaluate()
 
-    async def _on_charger_availability(self, topic: str, payload: bytes) -> None:
-        online = await self.inputs.availability(topic, payload)
-        cid = self.bus.topics.device_of(topic)
-        if online is not None and cid in self.chargers_online:
-            self.chargers_online[cid] = online
-            await self.evaluate()
+        return handler
 
-    async def _on_inverter(self, topic: str, payload: bytes) -> None:
-        state = await self.inputs.state(InverterState, topic, payload)
-        inverter = self.bus.topics.device_of(topic)
-        if state is not None and inverter in self.inverters:
-            self.inverters[inverter] = state
+    def _keep_availability(self, into: dict[str, bool | None], at_once: bool = False) -> Handler:
+        async def handler(topic: str, payload: bytes) -> None:
+            online = await self.inputs.availability(topic, payload)
+            device = self.bus.topics.device_of(topic)
+            if online is not None and device in into:
+                into[device] = online
+                if at_once:
+                    await self.evaluate()
+
+        return handler
 
     async def _on_tariff(self, topic: str, payload: bytes) -> None:
         """Evaluated at once: a window that starts is acted on at its planned start."""
@@ -214,18 +214,6 @@ class Controller:
         if online is not None:
             self.tariff_online = online
             await self.evaluate()
-
-    async def _on_plug(self, topic: str, payload: bytes) -> None:
-        state = await self.inputs.state(PlugState, topic, payload)
-        plug = self.bus.topics.device_of(topic)
-        if state is not None and plug in self.plugs:
-            self.plugs[plug] = state
-
-    async def _on_plug_availability(self, topic: str, payload: bytes) -> None:
-        online = await self.inputs.availability(topic, payload)
-        plug = self.bus.topics.device_of(topic)
-        if online is not None and plug in self.plugs_online:
-            self.plugs_online[plug] = online
 
     async def _report_bad_input(self, topic: str, reason: str) -> None:
         await self._event(EventKind.ERROR, topic, reason, None)
@@ -250,8 +238,8 @@ class Controller:
                                 self.memory.plugs)  # fmt: skip
             after, decision = decide(cs, inputs, memories, now)
             asserted, releasing = await self._carry_out(decision.verdicts, now)
-            await self._drive(decision.chargers, now)
-            await self._switch(decision, now)
+            await self.orders.drive(decision.chargers, self.chargers, now)
+            await self.orders.switch(decision.plugs, self.plugs, now)
             book, invite_actions = self._plan_invites(cs.dispatch, after.dispatch, decision, now)
             before = self.memory
             self._remember(
@@ -369,42 +357,6 @@ class Controller:
         level = logging.INFO if last is None or last.hold != hold else logging.DEBUG
         log.log(level, "%s: %s", battery_id, "hold" if hold else "release")
 
-    async def _drive(self, verdicts: dict[str, ChargerVerdict], now: datetime) -> None:
-        """Each tracked charger its order, sent when it changes, and again once a minute
-        while the charger's state does not show it (a bridge restarted, a lost message)."""
-        for cid, v in verdicts.items():
-            if v.action == "leave":
-                continue
-            order = Order(v.current if v.action == "charge" else None, v.phases, v.strategy)
-            kind = self.settings.solar_chargers[cid]
-            fields = command(kind, order)
-            last = self.orders.get(cid)
-            state = self.chargers.get(cid)
-            if last is not None and last[0] == fields:
-                due = (now - last[1]).total_seconds() >= RESEND
-                if not due or state is None or shows(kind, order, state):
-                    continue
-            message = {**fields, "id": f"controller-{next(self._ids)}"}
-            await self.bus.publish(self.bus.topics.set(cid), message, qos=1)
-            self.orders[cid] = (fields, now)
-            level = logging.INFO if last is None or last[0] != fields else logging.DEBUG
-            log.log(level, "%s: %s (%s)", cid, fields, v.reason)
-
-    async def _switch(self, decision: Decision, now: datetime) -> None:
-        """Each plug the state the policy wants, when its own state differs; again after a
-        minute if it still does (a lost message, a plug that was away)."""
-        for pid, d in decision.plugs.items():
-            state = self.plugs.get(pid)
-            if d.on is None or state is None or state.on == d.on:
-                continue
-            last = self.switched.get(pid)
-            if last is not None and last[0] == d.on and (now - last[1]).total_seconds() < RESEND:
-                continue
-            message = {"on": d.on, "id": f"controller-{next(self._ids)}"}
-            await self.bus.publish(self.bus.topics.set(pid), message, qos=1)
-            self.switched[pid] = (d.on, now)
-            log.info("%s: %s (%s)", pid, "on" if d.on else "off", d.reason)
-
     def _remember(self, **changes: object) -> None:
         """Persist after the command that made the change is sent (a crash before this line
         is covered by the lease). On the loop: a small write and a rename, unsynced, cost less
@@ -422,7 +374,7 @@ class Controller:
             await self._event(EventKind.REJECTED, topic, str(err), err.command_id)
             return
         try:
-            strategies = self._strategies(command)
+            strategies = requested_strategies(command, self.settings.solar_chargers)
         except SetError as err:
             log.warning("rejected %s: %s", topic, err)
             await self._event(EventKind.REJECTED, topic, str(err), command.id)
@@ -436,20 +388,6 @@ class Controller:
         self._remember(**saved)
         await self._event(EventKind.APPLIED, topic, None, command.id, changes)
         await self.evaluate()
-
-    def _strategies(self, command: ControllerCommand) -> dict[str, ChargingStrategy] | None:
-        """The strategies a `set` asks for, by charger; SetError for a charger not tracked."""
-        if command.strategy is None and command.strategies is None:
-            return None
-        tracked = self.settings.solar_chargers
-        if not tracked:
-            raise SetError("no charger is tracked (WATTBUS_CONTROLLER_SOLAR_CHARGERS is empty)")
-        wanted = dict.fromkeys(tracked, command.strategy) if command.strategy else {}
-        for cid, strategy in (command.strategies or {}).items():
-            if cid not in tracked:
-                raise SetError(f"strategies: {cid} is not a tracked charger ({', '.join(tracked)})")
-            wanted[cid] = strategy
-        return {cid: s for cid, s in wanted.items() if s is not None}
 
     def _drop_overrides(self) -> None:
         """The configured settings apply again; values in the same command are saved after."""
