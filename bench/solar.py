@@ -40,7 +40,8 @@ from typing import Any, Literal
 
 from solar_peers import Baseline, Evcc, OpenWB, Oracle, foresight
 from solar_plug import ROD, WattbusWithPlug, with_plug
-from wattbus_controller.charging import ChargerSettings, ChargingSettings, PhaseChoice
+from wattbus_controller.charging import ChargerSettings, ChargingSettings
+from wattbus_controller.phases import PhaseChoice
 from wattbus_simulator.solar_day import Sky, SolarDay, reference_day
 from wattbus_simulator.solar_run import CHARGER, Figures, Rules, WattbusRules, run
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from wattbus_controller.charging import MIN_CURRENT, ChargerSettings, PhaseChoice
+from wattbus_controller.charging import MIN_CURRENT, ChargerSettings
+from wattbus_controller.phases import PhaseChoice
 from wattbus_simulator.solar_day import VOLTAGE, Reading, SolarDay
 
 MAX_CURRENT = ChargerSettings().max_current  # A: the charger's most, for every rule set

@@ -46,7 +46,9 @@ from pydantic import BaseModel, ConfigDict
 from wattbus.models import BatteryState, ChargerState
 from wattbus.models import ChargingStrategy as Strategy
 
+from wattbus_controller import phases as phase_rules
 from wattbus_controller.clouds import Sky
+from wattbus_controller.currents import Range, watts, within
 from wattbus_controller.surplus import VOLTAGE, Surplus, car_draw
 
 MIN_CURRENT = 6.0  # A: IEC 61851's least charging current
@@ -59,22 +61,16 @@ IMPORT_MARGIN = 300.0
 SETTLE = 30.0  # s a car gets to take a new charge before it may count as full
 CHANGE_INTERVAL = 20.0  # s at least before the current goes up again
 UP_MARGIN = 100.0  # W beyond the next step before the current goes up
-PHASE_UP_DELAY = 120.0  # s of three-phase surplus before switching up
-PHASE_DOWN_DELAY = 180.0  # s of too little for three phases before switching down
-PHASE_SWITCH_INTERVAL = 300.0  # s at least between two switches, for the contactor's sake
 FULL_AFTER = 300.0  # s a car takes (almost) nothing before it counts as full
 FULL_SHARE = 0.2  # of the offered power: less than this is "(almost) nothing"
 SLOW_SOC = 80.0  # % of house battery above which slow becomes tracked in a clear sky
 SLOW_BACK = 5.0  # % under it before tracked becomes slow again
 
 
-PhaseChoice = Literal[1, 3, "auto"]  # fixed, or switched by the surplus where the charger can
-
-
 @dataclass(frozen=True)
 class ChargerSettings:
     strategy: Strategy = Strategy.TRACKED  # the configured one, or the one set at run time
-    phases: PhaseChoice = 3
+    phases: phase_rules.PhaseChoice = 3
     min_current: float = MIN_CURRENT
     max_current: float = 16.0
     step: float = 1.0  # A the charger takes its current in
@@ -93,8 +89,8 @@ class ChargingSettings:
     import_margin: float = IMPORT_MARGIN
     settle: float = SETTLE
     change_interval: float = CHANGE_INTERVAL
-    phase_up_delay: float = PHASE_UP_DELAY
-    phase_down_delay: float = PHASE_DOWN_DELAY
+    phase_up_delay: float = phase_rules.UP_DELAY
+    phase_down_delay: float = phase_rules.DOWN_DELAY
     full_after: float = FULL_AFTER
     slow_to_tracked_soc: float = SLOW_SOC
 
@@ -118,8 +114,7 @@ class ChargerMemory(BaseModel):
     short_since: datetime | None = None  # surplus below the least current (or above, paused)
     import_since: datetime | None = None  # the home importing from the grid while it charges
     enough_since: datetime | None = None
-    three_since: datetime | None = None  # surplus enough for three phases
-    one_since: datetime | None = None  # too little for three phases
+    phase_timers: phase_rules.PhaseTimers = phase_rules.PhaseTimers()
     idle_since: datetime | None = None  # the car takes (almost) nothing of what it is offered
     full: bool = False
     tracking: bool = False  # slow moved to tracked by itself
@@ -154,25 +149,8 @@ class Target:
     phases: int | None = None
 
 
-def watts(amps: float, phases: int, voltage: float) -> float:
-    return amps * phases * voltage
-
-
-def amps_for(power: float, phases: int, c: ChargerSettings) -> float:
-    """The most current in the charger's steps that `power` covers on `phases`, which may be
-    under the least current (the caller decides what that means)."""
-    raw = power / (phases * c.voltage)
-    return math.floor(raw / c.step + 1e-9) * c.step
-
-
 def phases_in_use(state: ChargerState, offer: Offer, c: ChargerSettings) -> int:
-    """The phases a current is drawn on: the charger's word while the car charges (a car on two
-    phases), else what was set, else the configured choice."""
-    if state.charging and state.phases is not None:
-        return state.phases
-    if offer.phases is not None:
-        return offer.phases
-    return 3 if c.phases == "auto" else c.phases
+    return phase_rules.in_use(state, offer.phases, c.phases)
 
 
 def _since(flag: bool, since: datetime | None, now: datetime) -> datetime | None:
@@ -206,24 +184,8 @@ def strategy_of(
     return chosen, False, ""
 
 
-@dataclass(frozen=True)
-class _Limits:
-    low: float
-    high: float
-    c: ChargerSettings
-
-    def clamp(self, amps: float) -> float:
-        return min(max(amps, self.low), self.high)
-
-    def least(self, phases: int) -> float:
-        return watts(self.low, phases, self.c.voltage)
-
-
-def _limits(c: ChargerSettings, state: ChargerState) -> _Limits:
-    """The configured range within the charger's own, where it reports one, in its steps."""
-    low = math.ceil(max(c.min_current, state.min_current or 0.0) / c.step - 1e-9) * c.step
-    high = math.floor(min(c.max_current, state.max_current or c.max_current) / c.step + 1e-9)
-    return _Limits(low, max(low, high * c.step), c)
+def _limits(c: ChargerSettings, state: ChargerState) -> Range:
+    return within(c.min_current, c.max_current, c.step, c.voltage, state)
 
 
 @dataclass(frozen=True)
@@ -360,16 +322,14 @@ def _watch_fullness(
     return m.model_copy(update={"idle_since": idle_since, "full": full})
 
 
-def _start_phases(c: ChargerSettings, limits: _Limits, aim: float, margin: float) -> int:
-    if c.phases != "auto":
-        return c.phases
-    return 3 if aim >= limits.least(3) + margin else 1
+def _start_phases(c: ChargerSettings, limits: Range, aim: float, margin: float) -> int:
+    return phase_rules.for_start(c.phases, aim >= limits.least(3) + margin)
 
 
 def _maybe_start(
     s: ChargingSettings,
     c: ChargerSettings,
-    limits: _Limits,
+    limits: Range,
     m: ChargerMemory,
     aim: float,
     now: datetime,
@@ -383,7 +343,7 @@ def _maybe_start(
     if not _held(enough_since, now, s.start_delay):
         wait = "" if enough_since is None else f" for {s.start_delay:g} s"
         return _pause(m, now, strategy, f"{reason}: surplus {aim:.0f} W, needs {need:.0f} W{wait}")
-    amps = limits.clamp(amps_for(aim, phases, c))
+    amps = limits.for_power(aim, phases)
     m = m.model_copy(update={"enough_since": None, "short_since": None})
     asked = phases if c.phases == "auto" else None
     return _offer(m, now, strategy, amps, asked, f"{reason}: started on {phases} phase(s)")
@@ -392,7 +352,7 @@ def _maybe_start(
 def _follow(
     s: ChargingSettings,
     c: ChargerSettings,
-    limits: _Limits,
+    limits: Range,
     m: ChargerMemory,
     state: ChargerState,
     power: _Power,
@@ -406,7 +366,7 @@ def _follow(
     aim = power.aim
     if o.current is None:  # min+pv from a pause: at once, on the phases the surplus gives
         phases = _start_phases(c, limits, aim, s.start_margin)
-        amps = limits.clamp(amps_for(aim, phases, c))
+        amps = limits.for_power(aim, phases)
         asked = phases if c.phases == "auto" else None
         return _offer(m, now, strategy, amps, asked, f"{reason}: surplus {aim:.0f} W")
     phases = phases_in_use(state, o, c)
@@ -423,18 +383,18 @@ def _follow(
             why += f" for {s.stop_delay:g} s"
         if why and _can_drop_to_one(c, limits, m, aim, now):
             m = m.model_copy(update={"short_since": None, "import_since": None})
-            amps = limits.clamp(amps_for(aim, 1, c))
+            amps = limits.for_power(aim, 1)
             return _offer(m, now, strategy, amps, 1, f"{why}: on 1 phase")
         if why:
             return _pause(m, now, strategy, f"{why}: stopped")
     m, switch = _phase_switch(s, c, limits, m, aim, now)
     if switch is not None:
-        amps = limits.clamp(amps_for(aim, switch, c))
+        amps = limits.for_power(aim, switch)
         why = f"{reason}: surplus {aim:.0f} W, on {switch} phase(s)"
         return _offer(m, now, strategy, amps, switch, why)
-    wanted = limits.clamp(amps_for(aim, phases, c))
+    wanted = limits.for_power(aim, phases)
     if wanted > o.current:
-        wanted = max(o.current, limits.clamp(amps_for(aim - UP_MARGIN, phases, c)))
+        wanted = max(o.current, limits.for_power(aim - UP_MARGIN, phases))
     age = math.inf if o.since is None else (now - o.since).total_seconds()
     up = wanted >= o.current + c.step - 1e-9 and age >= s.change_interval
     # down only on the meter's word, which lags nothing: a charger read seconds behind it
@@ -445,41 +405,33 @@ def _follow(
 
 
 def _can_drop_to_one(
-    c: ChargerSettings, limits: _Limits, m: ChargerMemory, aim: float, now: datetime
+    c: ChargerSettings, limits: Range, m: ChargerMemory, aim: float, now: datetime
 ) -> bool:
     """Whether a charge on three switchable phases that the surplus can no longer hold may go
     on with one instead of stopping: a stop is a cycle, a switch down keeps the sun's power."""
     o = m.offer
     if c.phases != "auto" or o.phases != 3 or aim < limits.least(1):
         return False
-    return o.phased_at is None or (now - o.phased_at).total_seconds() >= PHASE_SWITCH_INTERVAL
+    return phase_rules.may_switch(o.phased_at, now)
 
 
 def _phase_switch(
     s: ChargingSettings,
     c: ChargerSettings,
-    limits: _Limits,
+    limits: Range,
     m: ChargerMemory,
     aim: float,
     now: datetime,
 ) -> tuple[ChargerMemory, int | None]:
-    """The phase count to switch to now, if any. The timers run on every step, whatever the
-    phase count, so nothing is forgotten across a cloud or a pause."""
+    """The phase count to switch to now, if any (`phases.py`)."""
     if c.phases != "auto":
         return m, None
-    three = aim >= limits.least(3) + s.start_margin
-    m = m.model_copy(update={
-        "three_since": _since(three, m.three_since, now),
-        "one_since": _since(not three, m.one_since, now),
-    })  # fmt: skip
-    o = m.offer
-    if o.phased_at is not None and (now - o.phased_at).total_seconds() < PHASE_SWITCH_INTERVAL:
+    timers = phase_rules.watch(m.phase_timers, aim >= limits.least(3) + s.start_margin, now)
+    m = m.model_copy(update={"phase_timers": timers})
+    if not phase_rules.may_switch(m.offer.phased_at, now):
         return m, None
-    if o.phases == 1 and _held(m.three_since, now, s.phase_up_delay):
-        return m, 3
-    if o.phases == 3 and _held(m.one_since, now, s.phase_down_delay):
-        return m, 1
-    return m, None
+    return m, phase_rules.switch_to(m.offer.phases, timers, now, s.phase_up_delay,
+                               s.phase_down_delay)  # fmt: skip
 
 
 def reserved(

@@ -25,6 +25,7 @@ from wattbus.models import ChargingStrategy, Confirm, ControllerMode, Lease, Rel
 from wattbus.settings import DeviceId, Host, Port, ServiceSettings, field_error
 
 from wattbus_controller import charging, dispatch, ev_guard
+from wattbus_controller import phases as phase_rules
 from wattbus_controller import plugs as plug_rules
 
 
@@ -168,8 +169,8 @@ class ControllerSettings(ServiceSettings):
     solar_import_margin: Watts = charging.IMPORT_MARGIN
     solar_start_margin: Watts = 0.0
     solar_stop_margin: Watts = 0.0
-    solar_phase_up_delay: Seconds = charging.PHASE_UP_DELAY
-    solar_phase_down_delay: Seconds = charging.PHASE_DOWN_DELAY
+    solar_phase_up_delay: Seconds = phase_rules.UP_DELAY
+    solar_phase_down_delay: Seconds = phase_rules.DOWN_DELAY
     solar_pv: Annotated[list[DeviceId], NoDecode] = Field(
         default_factory=list, description="the inverters whose output is the PV signal"
     )
