@@ -53,7 +53,7 @@ from wattbus_controller.surplus import VOLTAGE, Surplus, car_draw
 
 MIN_CURRENT = 6.0  # A: IEC 61851's least charging current
 START_DELAY = 60.0  # s of surplus before tracking starts a charge
-STOP_DELAY = 180.0  # s of shortfall before it stops one
+STOP_DELAY = 300.0  # s of shortfall the house battery covers before it stops one
 # a shortfall the house battery cannot cover, so that the grid gives more than IMPORT_MARGIN W,
 # stops a tracked charge sooner: the battery may ride out a shade, the grid may not
 IMPORT_STOP_DELAY = 60.0
