@@ -213,7 +213,7 @@ async def test_shelly_devices_read_nothing(shelly_home_broker: tuple[Broker, Pat
 def a_devices_topics(user: str) -> list[str]:
     """What the ACL's patterns give every user: a bridge's own topics, and its Home Assistant
     device. Under any other user's name they would be a device of that name."""
-    own = [f"wattbus/{user}/{leaf}" for leaf in ("state", "availability", "event")]
+    own = [f"wattbus/{user}/{leaf}" for leaf in ("state", "availability", "event", "health")]
     return [*own, f"homeassistant/device/{user}/config"]
 
 

@@ -48,7 +48,7 @@ def auto(fake: FakeShelly3EMGen1 | FakeShelly, **kwargs: Any) -> AutoShelly:
 
 def bridge_for(device: ShellyDevice) -> Bridge[MeterState, Command]:
     """A real bridge whose bus never connects: publishing is a no-op, polling is real."""
-    bus = Bus(BusSettings(discovery=False), device.device_id)
+    bus = Bus(BusSettings.only(discovery=False, offline_after=1), device.device_id)
     return Bridge(
         bus, device, entities=ENTITIES, command_model=None, errors=(ShellyError,), interval=1.0
     )

@@ -34,12 +34,16 @@ class Msg:
 
 
 def bus_settings(broker: Broker, user: str, **extra: Any) -> BusSettings:
+    """A service's bus settings on the test's broker. A bridge here calls its device offline
+    at the first failed read, so a test of what an outage does needs one failure, not three;
+    the tests of the threshold itself pass `offline_after`."""
+    settings: dict[str, Any] = {"offline_after": 1} | extra
     return BusSettings.only(
         mqtt_host="127.0.0.1",
         mqtt_port=broker.port,
         mqtt_username=user,
         mqtt_password=password(user),
-        **extra,
+        **settings,
     )
 
 

@@ -1,7 +1,9 @@
 """The shell every bridge shares: poll the device, publish its state, carry commands to it.
 
-A bridge loop never raises for a device problem: it marks the device offline, says so once
-(log line and `event`), backs off, and recovers by itself. Every command gets one answer on
+A bridge loop never raises for a device problem: after `offline_after` failed reads in a row
+it marks the device offline, says so once (log line and `event`), backs off, and recovers by
+itself. Its `health` topic says, all along, when the device last answered and how many reads
+in a row have failed since. Every command gets one answer on
 the device's `event` topic: `applied`, `rejected` (bad input, nothing changed) or `error`
 (the device failed). What a device does on its own while it is read (a battery whose hold
 lease ran out and was restored) it leaves in an `Outbox`, which the bridge publishes as
@@ -23,7 +25,7 @@ from typing import Generic, Protocol, TypeVar
 from wattbus.bus import OFFLINE, ONLINE, Bus
 from wattbus.commands import CommandError, parse_command
 from wattbus.discovery import DeviceInfo, Entity, device_config, removed_components
-from wattbus.models import Command, Event, EventKind, State, utcnow
+from wattbus.models import BridgeHealth, Command, Event, EventKind, State, utcnow
 from wattbus.stopping import run_together
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,8 @@ class Bridge(Generic[S, C]):
         self.every_reading = every_reading
         self.state: S | None = None
         self.available: bool | None = None
+        self.offline_after = bus.settings.offline_after
+        self.health = BridgeHealth(ts=clock())
         self._published_at: datetime | None = None
         self._lock = asyncio.Lock()  # one conversation with the device at a time
         self._wake = asyncio.Event()
@@ -135,7 +139,9 @@ class Bridge(Generic[S, C]):
         while True:
             self._wake.clear()  # before the poll: a poll_now() during it polls again at once
             ok = await self.poll()
-            delay = self.interval if ok else min(max(delay, self.interval) * 2, RETRY_MAX)
+            # an outage is confirmed at the poll's pace, then waited out with longer pauses
+            confirmed = not ok and self.health.failures >= self.offline_after
+            delay = min(max(delay, self.interval) * 2, RETRY_MAX) if confirmed else self.interval
             try:
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
@@ -154,9 +160,10 @@ class Bridge(Generic[S, C]):
                 state = await self.device.read(now)
         except self.errors as err:
             await self._send_outbox()
-            await self._unreachable(err)
+            await self._failed(err, now)
             return False
         await self._send_outbox()
+        await self._answered(now)
         back = self.available is not True
         if back:
             log.info("%s reachable", self.device_id)
@@ -174,12 +181,34 @@ class Bridge(Generic[S, C]):
         self.state = state
         return True
 
-    async def _unreachable(self, err: Exception) -> None:
+    async def _failed(self, err: Exception, now: datetime) -> None:
+        failures = self.health.failures + 1
+        await self._say_health(self.health.model_copy(
+            update={"ts": now, "failures": failures, "error": str(err)}
+        ))  # fmt: skip
+        if failures < self.offline_after:
+            log.info("%s: read failed (%d of %d before offline): %s",
+                     self.device_id, failures, self.offline_after, err)  # fmt: skip
+            return
         if self.available is not False:
             log.warning("%s unreachable: %s", self.device_id, err)
             await self._event(EventKind.ERROR, reason=f"device error: {err}")
         self.available = False
         await self.bus.publish(self.bus.availability_topic, OFFLINE, retain=True)
+
+    async def _answered(self, now: datetime) -> None:
+        """Health after a good read: at once after failures, else with the heartbeat."""
+        h = self.health
+        due = h.last_success is None or (now - h.ts).total_seconds() >= self.bus.settings.heartbeat
+        health = BridgeHealth(ts=now, last_success=now)
+        if h.failures or due:
+            await self._say_health(health)
+        else:
+            self.health = h.model_copy(update={"last_success": now})
+
+    async def _say_health(self, health: BridgeHealth) -> None:
+        self.health = health
+        await self.bus.publish(self.bus.topics.health(self.device_id), health, retain=True)
 
     async def _on_set(self, topic: str, payload: bytes) -> None:
         if self.command_model is None:

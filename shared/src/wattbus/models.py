@@ -347,3 +347,34 @@ class Event(BaseModel):
     reason: str | None = None
     code: str | None = None
     data: dict[str, object] | None = None
+
+
+class BridgeHealth(State):
+    """A bridge's own word on its device (`wattbus/<id>/health`, retained): `ts` is when it
+    said so, so a bridge that died without a word shows by its age."""
+
+    last_success: datetime | None = Field(None, description="the last read the device answered")
+    failures: int = Field(0, ge=0, description="failed reads in a row; 0 while it answers")
+    error: str | None = Field(None, description="the last failure, while they last")
+
+
+HomeStatus = Literal["ok", "degraded", "problem"]
+
+
+class DeviceHealth(BaseModel):
+    """One service or device in `wattbus/health`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    online: bool | None = Field(description="its availability; None: never said")
+    last_success: datetime | None = None
+    failures: int = 0
+    error: str | None = None
+
+
+class HomeHealth(State):
+    """Every service and device the controller hears of (`wattbus/health`, retained)."""
+
+    status: HomeStatus = Field(description="ok; degraded: failures but online; problem")
+    problems: tuple[str, ...] = Field((), description="one line per device not ok")
+    devices: dict[str, DeviceHealth] = {}

@@ -192,6 +192,9 @@ class BusSettings(ServiceSettings):
     discovery: bool = True
     heartbeat: float = Field(10.0, ge=1)  # s: an unchanged state is re-sent this often, well
     # inside the controller's 30 s staleness limit, so quiet data never looks like a dead meter
+    # failed reads in a row before a bridge calls its device offline: one lost answer on a busy
+    # Wi-Fi is no outage, and the state's `ts` shows its age to whoever acts on it meanwhile
+    offline_after: int = Field(3, ge=1, le=100)
     # unset, each service uses `health_file_of(its name)`: `for_service` fills it in
     health_file: Path = health_file_of("bus")
     log_level: LogLevel = "INFO"

@@ -29,6 +29,15 @@ class Topics:
     def event(self, device_id: str) -> str:
         return f"{self.prefix}/{device_id}/event"
 
+    def health(self, device_id: str) -> str:
+        """A bridge's own word on its device: when it last answered, failures in a row."""
+        return f"{self.prefix}/{device_id}/health"
+
+    @property
+    def home_health(self) -> str:
+        """Every service and device at once, as the controller sees them."""
+        return f"{self.prefix}/health"
+
     def discovery(self, node_id: str) -> str:
         """Home Assistant device-based discovery: one config for all of a device's entities."""
         return f"{self.discovery_prefix}/device/{node_id}/config"
@@ -42,5 +51,5 @@ class Topics:
         head = self.prefix + "/"
         if not topic.startswith(head):
             return None
-        device_id, _, _ = topic[len(head) :].partition("/")
-        return device_id or None
+        device_id, slash, _ = topic[len(head) :].partition("/")
+        return device_id if device_id and slash else None  # `<prefix>/health` is no device
