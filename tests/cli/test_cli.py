@@ -10,7 +10,7 @@ from pathlib import Path
 
 from support.broker import Broker, password
 from support.home import Home, battery_held
-from support.mqtt import observer
+from support.mqtt import Msg, observer
 from wattbus_simulator.processes import bus_env
 
 
@@ -74,9 +74,19 @@ async def test_pause_and_resume_from_the_command_line(home: Home) -> None:
         resumed = await asyncio.to_thread(wattbus, "resume", env=env, cwd=home.workdir)
         assert resumed.returncode == 0, resumed.stderr
         await obs.wait_for("wattbus/zendure/state", lambda m: not m.json["hold"], after=mark)
+        await obs.wait_for("wattbus/health", every_bridge_answers)
         status = await asyncio.to_thread(wattbus, "status", env=env, cwd=home.workdir)
         assert status.returncode == 0
         assert "zendure" in status.stdout and "grid-meter" in status.stdout
+        assert "last read" in status.stdout
+        assert "home: ok" in status.stdout
+
+
+def every_bridge_answers(m: Msg) -> bool:
+    devices = m.json["devices"]
+    return m.json["status"] == "ok" and all(
+        devices.get(d, {}).get("last_success") for d in ("grid-meter", "zendure")
+    )
 
 
 def test_pause_without_a_controller_says_so(broker: Broker, tmp_path: Path) -> None:

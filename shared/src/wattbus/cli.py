@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wattbus.bus import mqtt_client
+from wattbus.models import BridgeHealth, HomeHealth
 from wattbus.service import (
     ConfigError,
     ServiceSpec,
@@ -169,6 +170,8 @@ async def _retained() -> dict[str, bytes]:
     async with client(s, "status") as c:
         await c.subscribe(f"{topics.prefix}/+/state")
         await c.subscribe(f"{topics.prefix}/+/availability")
+        await c.subscribe(f"{topics.prefix}/+/health")
+        await c.subscribe(topics.home_health)
         with contextlib.suppress(TimeoutError):
             while True:
                 async with asyncio.timeout(STATUS_QUIET):
@@ -177,9 +180,23 @@ async def _retained() -> dict[str, bytes]:
     return seen
 
 
+def _last_read(raw: bytes | None) -> tuple[str, str]:
+    """(when the device last answered, failed reads in a row) from its bridge's health word."""
+    if raw is None:
+        return "", ""
+    try:
+        h = BridgeHealth.model_validate_json(raw)
+    except ValueError:
+        return "?", "?"
+    when = h.last_success.astimezone().strftime("%H:%M:%S") if h.last_success else "never"
+    failed = f"{h.failures}: {h.error}" if h.failures else "0"
+    return when, failed
+
+
 @app.command()
 def status() -> None:
-    """Every device's availability and state, from the broker's retained messages."""
+    """Every device's availability, last answer and state, and the home's health, from the
+    broker's retained messages."""
     try:
         seen = asyncio.run(_retained())
     except aiomqtt.MqttError as err:
@@ -187,7 +204,7 @@ def status() -> None:
     s = bus_settings()
     topics = Topics(s.topic_prefix)
     devices = sorted({d for t in seen if (d := topics.device_of(t))})
-    table = Table("device", "availability", "state")
+    table = Table("device", "availability", "last read", "failures", "state")
     for d in devices:
         avail = seen.get(topics.availability(d), b"?").decode()
         raw = seen.get(topics.state(d), b"{}")
@@ -196,8 +213,19 @@ def status() -> None:
             shown = ", ".join(f"{k}={v}" for k, v in state.items() if k != "ts")
         except ValueError:
             shown = raw.decode(errors="replace")
-        table.add_row(d, avail, shown)
+        table.add_row(d, avail, *_last_read(seen.get(topics.health(d))), shown)
     console.print(table)
+    home = seen.get(topics.home_health)
+    if home is None:
+        console.print("home: no health published (is the controller running?)")
+        return
+    try:
+        h = HomeHealth.model_validate_json(home)
+    except ValueError:
+        console.print("home: health unreadable")
+        return
+    style = {"ok": "green", "degraded": "yellow", "problem": "red"}[h.status]
+    console.print(f"home: [{style}]{h.status}[/]", *h.problems, sep="\n  ")
 
 
 @config_app.command("check")

@@ -67,6 +67,10 @@ class Entity:
     # JSON `set` topic with a template, as one entity per charger needs
     value_path: str | None = None
     command_template: str | None = None
+    # an entity read off another topic than its device's state (the home's health), with a
+    # template of its own
+    state_topic: str | None = None
+    value_template: str | None = None
 
     @property
     def id(self) -> str:
@@ -90,7 +94,11 @@ class Entity:
             "default_entity_id": f"{self.platform}.{object_id}",
             "object_id": object_id,
         }
-        if self.value_path is not None:
+        if self.state_topic is not None:
+            c["state_topic"] = self.state_topic
+        if self.value_template is not None:
+            c["value_template"] = self.value_template
+        elif self.value_path is not None:
             c["value_template"] = f"{{{{ value_json.{self.value_path} | default(None) }}}}"
         elif self.platform in ("binary_sensor", "switch"):
             c["value_template"] = f"{{{{ 'ON' if value_json.{self.key} else 'OFF' }}}}"

@@ -60,6 +60,7 @@ from wattbus_controller.overrides import (
 from wattbus_controller.settings import ControllerSettings
 from wattbus_controller.state import DEVICE, ENTITIES, ControllerState, strategy_entities
 from wattbus_controller.surplus import BatteryPriority
+from wattbus_controller.watch import HealthWatch
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=State)
@@ -100,6 +101,9 @@ class Controller:
         self.orders = Orders(bus, settings.solar_chargers, self._ids)
         self._lock = asyncio.Lock()
         self.inputs = BusInputs(log, self._report_bad_input)
+        self.health = HealthWatch(bus, clock, interval=settings.health_interval,
+                                  status_interval=settings.status_interval,
+                                  announce=self._publish_discovery)  # fmt: skip
         self.invites: InviteSender | None = None
         if settings.invites:
             self.invites = InviteSender(settings, self._invite_failed, clock, invite_retries)
@@ -165,7 +169,7 @@ class Controller:
 
     async def run(self) -> None:
         senders = [] if self.invites is None else [self.invites.run()]
-        await run_together(self._tick(), *senders)
+        await run_together(self._tick(), self.health.run(), *senders)
 
     async def _tick(self) -> None:
         while True:
@@ -412,6 +416,7 @@ class Controller:
 
     async def _publish_discovery(self) -> None:
         entities = ENTITIES + strategy_entities(list(self.settings.solar_chargers))
+        entities += self.health.entities()
         config = device_config(self.bus.topics, DEVICE, entities)
         await self.bus.publish(self.bus.topics.discovery(CONTROLLER_ID), config, retain=True)
 

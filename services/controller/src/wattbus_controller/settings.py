@@ -124,6 +124,9 @@ class ControllerSettings(ServiceSettings):
     lease: Lease = Field(90.0, description="s a hold lasts unless renewed")
     # s between evaluations without new data: far below 0.1 s the controller only spins
     tick: float = Field(1.0, ge=0.1, le=60)
+    # s: how often `wattbus/health` is sent even unchanged, and the status line is logged
+    health_interval: float = Field(30.0, ge=0.1, le=3600)
+    status_interval: float = Field(300.0, ge=1, le=86_400)
     state_dir: Path = Path("var")
     # smart-tariff dispatch: on when a tariff bridge is named
     tariff: DeviceId | None = Field(
