@@ -25,6 +25,7 @@ from .conftest import STATE, T0, Rig, controller_rig
 
 PREFIX = "SmartEVSE/garage"  # the charger's own login may write only under this (mosquitto/acl)
 EVENT = "wattbus/smartevse/event"
+SET = "wattbus/smartevse/set"
 MAINS = f"{PREFIX}/Set/MainsMeter"
 END = f"{PREFIX}/EVTotalEnergyCharged"  # the last topic of each of the fake's publications
 SOLAR: dict[str, Any] = {"solar_chargers": "smartevse", "solar_start_delay": 0,
@@ -74,6 +75,11 @@ def applied(command: dict[str, object]) -> Callable[[Msg], bool]:
 
 def tracking(m: Msg) -> bool:
     return "smartevse" in m.json.get("chargers", {})
+
+
+def charger_seen(m: Msg) -> bool:
+    """The controller's state once it has the charger's: it decides for it."""
+    return m.topic == STATE and m.json["chargers"]["smartevse"]["action"] != "leave"
 
 
 async def taken(rig: Rig, sent: Msg) -> None:
@@ -132,3 +138,31 @@ async def test_the_controller_drives_a_real_smartevse_bridge_through_its_overrid
             "Normal", "Allow", 160
         )  # fmt: skip
         assert garage.evse.charge_current == 160
+
+
+async def test_a_smartevse_on_auto_phases_is_given_a_current_for_its_three(
+    own_broker: Broker, tmp_path: Path
+) -> None:
+    """wattbus cannot switch a SmartEVSE's phases: `auto` picked one phase for a small surplus,
+    and the current worked out for it went to a charger that charges on three (2.5 kW
+    exported became 10 A, 6.9 kW). So the SmartEVSE keeps its three: 2.5 kW is too little to
+    start (6 A on three phases is 4.1 kW), and 5 kW starts it at the 7 A three phases make."""
+    evse = SmartEvse(mode="Normal", access="Deny", plugged=True, min_current=6, max_current=16)
+    async with (
+        controller_rig(own_broker, tmp_path, **SOLAR, solar_phases="auto") as rig,
+        smartevse(own_broker, tmp_path / "smartevse", evse) as garage,
+    ):
+        await rig.obs.wait_for(STATE, tracking)
+        mark = rig.obs.mark()
+        await rig.house(-2500, hold=False)
+        state = await rig.obs.wait_for(STATE, charger_seen, after=mark)
+        assert state.json["chargers"]["smartevse"]["action"] == "pause"
+
+        mark = rig.obs.mark()
+        advance(rig, garage, 1)
+        await rig.house(-5000, hold=False)
+        await rig.obs.wait_for(EVENT, applied({"mode": "normal", "current_override": 7.0}),
+                               after=mark)  # fmt: skip
+        assert (garage.evse.access, garage.evse.override, garage.evse.phases) == ("Allow", 70, 3)
+        sent = [m.json.get("current_override") for m in rig.obs.messages if m.topic == SET]
+        assert set(sent) <= {None, 7.0}  # never a current for one phase
