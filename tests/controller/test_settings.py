@@ -128,6 +128,20 @@ def test_tracked_chargers_are_ids_with_their_kind() -> None:
     assert ControllerSettings.only().tracking() is None
 
 
+def test_auto_phases_only_for_a_charger_wattbus_switches() -> None:
+    """The others cannot be told a phase count, so they keep three (docs/solar.md)."""
+    s = ControllerSettings.only(
+        solar_chargers="nrgkick,garage:smartevse,zappi", solar_phases="auto"
+    )
+    tracking = s.tracking()
+    assert tracking is not None
+    assert {cid: c.phases for cid, c in tracking.chargers.items()} == {
+        "nrgkick": "auto", "garage": 3, "zappi": 3
+    }  # fmt: skip
+    one = ControllerSettings.only(solar_chargers="garage:smartevse", solar_phases=1).tracking()
+    assert one is not None and one.chargers["garage"].phases == 1
+
+
 @pytest.mark.parametrize(
     ("values", "field", "why"),
     [

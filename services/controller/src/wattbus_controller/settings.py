@@ -80,6 +80,9 @@ SMTP_PORTS: dict[Security, int] = {"starttls": 587, "tls": 465, "none": 25}  # e
 Rate = Annotated[float, Field(ge=0, le=100)]  # per kWh: 100 a kWh is a typo, not a tariff
 ChargerKind = Literal["nrgkick", "smartevse", "zappi"]  # how a tracked charger is told
 KINDS: tuple[ChargerKind, ...] = ("nrgkick", "smartevse", "zappi")
+# the kinds whose phases wattbus switches (drives.py). Any other on `auto` keeps three: a current
+# worked out for the one phase `auto` picked, sent to a charger on three, is three times the power
+SWITCHING: tuple[ChargerKind, ...] = ("nrgkick",)
 Amps = Annotated[float, Field(ge=1, le=80)]
 Seconds = Annotated[float, Field(ge=0, le=3600)]
 Watts = Annotated[float, Field(ge=0, le=100_000)]
@@ -298,13 +301,13 @@ class ControllerSettings(ServiceSettings):
         chargers = {
             cid: charging.ChargerSettings(
                 strategy=strategies.get(cid, self.solar_strategy),
-                phases=self.solar_phases,
+                phases=self._phases(kind),
                 min_current=self.solar_min_current,
                 max_current=self.solar_max_current,
                 step=self.solar_step,
                 voltage=self.solar_voltage,
             )
-            for cid in self.solar_chargers
+            for cid, kind in self.solar_chargers.items()
         }
         return charging.ChargingSettings(
             chargers=chargers,
@@ -319,6 +322,11 @@ class ControllerSettings(ServiceSettings):
             phase_down_delay=self.solar_phase_down_delay,
             slow_to_tracked_soc=self.solar_slow_to_tracked_soc,
         )
+
+    def _phases(self, kind: ChargerKind) -> phase_rules.PhaseChoice:
+        if self.solar_phases == "auto" and kind not in SWITCHING:
+            return 3
+        return self.solar_phases
 
     @property
     def plugging(self) -> plug_rules.PlugsSettings | None:
