@@ -75,6 +75,9 @@ class ChargerSettings:
     max_current: float = 16.0
     step: float = 1.0  # A the charger takes its current in
     voltage: float = VOLTAGE
+    # the charger tracks the surplus itself (a Zappi in Eco+): the strategy picks its mode, and
+    # no current, delay or phase count of the policy's applies to it
+    follows_sun: bool = False
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,11 @@ def _one(
     m = _watch_fullness(s, m, state, now)
     if m.full:
         return _pause(m, now, strategy, "car full: it took almost nothing for a while")
+    if c.follows_sun:
+        own = (
+            "its own fastest mode" if strategy is Strategy.FAST else "it follows the surplus itself"
+        )
+        return m, Target("charge", strategy, f"{why or strategy.value}: {own}")
     limits = _limits(c, state)
     if strategy is Strategy.FAST:
         return _offer(m, now, strategy, limits.high, _fixed_or(c, 3), "fast: the most current")

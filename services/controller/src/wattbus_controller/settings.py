@@ -83,6 +83,7 @@ KINDS: tuple[ChargerKind, ...] = ("nrgkick", "smartevse", "zappi")
 # the kinds whose phases wattbus switches (drives.py). Any other on `auto` keeps three: a current
 # worked out for the one phase `auto` picked, sent to a charger on three, is three times the power
 SWITCHING: tuple[ChargerKind, ...] = ("nrgkick",)
+FOLLOWS_SUN: tuple[ChargerKind, ...] = ("zappi",)  # told a mode, never a current (drives.py)
 Amps = Annotated[float, Field(ge=1, le=80)]
 Seconds = Annotated[float, Field(ge=0, le=3600)]
 Watts = Annotated[float, Field(ge=0, le=100_000)]
@@ -306,6 +307,7 @@ class ControllerSettings(ServiceSettings):
                 max_current=self.solar_max_current,
                 step=self.solar_step,
                 voltage=self.solar_voltage,
+                follows_sun=kind in FOLLOWS_SUN,
             )
             for cid, kind in self.solar_chargers.items()
         }
