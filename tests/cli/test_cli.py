@@ -94,3 +94,15 @@ def test_pause_without_a_controller_says_so(broker: Broker, tmp_path: Path) -> N
     result = wattbus("pause", env=env, cwd=tmp_path)
     assert result.returncode == 1
     assert "no answer from the controller" in result.stderr
+
+
+def test_per_plug_rules_come_from_json_in_the_environment(tmp_path: Path) -> None:
+    rules = '{"pump": {"on_above": 400, "start": "11:00"}}'
+    env = {"WATTBUS_CONTROLLER_PLUGS": "rod,pump", "WATTBUS_CONTROLLER_PLUG_RULES": rules}
+    result = wattbus("config", "check", "controller", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "{'pump': {'on_above': 400.0" in result.stdout
+    env["WATTBUS_CONTROLLER_PLUG_RULES"] = '{"pump": {"on_above": "lots"}}'
+    result = wattbus("config", "check", "controller", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "WATTBUS_CONTROLLER_PLUG_RULES" in result.stderr

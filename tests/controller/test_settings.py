@@ -176,3 +176,31 @@ def test_plug_hours_and_start_as_the_owner_writes_them() -> None:
     rule = rules.plugs["kasa"]
     assert rule.windows == ((time(10), time(16)), (time(22), time(2)))
     assert rule.start == time(9, 30)
+
+
+def test_a_plug_of_its_own_keeps_the_shared_values_it_does_not_name() -> None:
+    s = ControllerSettings.only(
+        plugs="rod,dehumidifier", plug_on_above=2000, plug_min_on=600,
+        plug_rules={"dehumidifier": {"on_above": 300, "windows": "10:00-16:00"}},
+    )  # fmt: skip
+    rules = s.plugging
+    assert rules is not None
+    rod, dehumidifier = rules.plugs["rod"], rules.plugs["dehumidifier"]
+    assert (rod.on_above, rod.min_on, rod.windows) == (2000, 600, ())
+    assert (dehumidifier.on_above, dehumidifier.min_on) == (300, 600)
+    assert dehumidifier.windows == ((time(10), time(16)),)
+
+
+@pytest.mark.parametrize(
+    ("rules", "why"),
+    [
+        ({"heater": {"on_above": 300}}, "names heater, not one of WATTBUS_CONTROLLER_PLUGS"),
+        ({"rod": {"on_above": True}}, "number"),
+        ({"rod": {"on_abve": 300}}, "Extra inputs are not permitted"),
+        ({"rod": {"min_soc": 120}}, "less than or equal to 100"),
+    ],
+)
+def test_a_plug_rule_that_cannot_work_is_refused(rules: dict[str, object], why: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        ControllerSettings.only(plugs="rod", plug_rules=rules)
+    assert why in str(raised.value)

@@ -4,6 +4,7 @@ the rest of their settings are checked only then, so a home without mail names n
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import time
@@ -13,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
+    BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationInfo,
@@ -21,12 +24,20 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import NoDecode, SettingsConfigDict
-from wattbus.models import ChargingStrategy, Confirm, ControllerMode, Lease, Release, Threshold
+from wattbus.models import (
+    ChargingStrategy,
+    Confirm,
+    ControllerMode,
+    JsonNumber,
+    Lease,
+    Release,
+    Threshold,
+)
 from wattbus.settings import DeviceId, Host, Port, ServiceSettings, field_error
 
 from wattbus_controller import charging, dispatch, ev_guard
 from wattbus_controller import phases as phase_rules
-from wattbus_controller import plugs as plug_rules
+from wattbus_controller import plugs as plug_policy
 
 
 def _hours(v: object) -> object:
@@ -64,6 +75,7 @@ def _clock_time(v: object) -> object:
 Windows = Annotated[tuple[tuple[time, time], ...], NoDecode, BeforeValidator(_windows)]
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 
+
 # one address, as a mail header carries it: no display name, no spaces, one @ with a dot after
 ADDRESS = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
 
@@ -87,6 +99,21 @@ FOLLOWS_SUN: tuple[ChargerKind, ...] = ("zappi",)  # told a mode, never a curren
 Amps = Annotated[float, Field(ge=1, le=80)]
 Seconds = Annotated[float, Field(ge=0, le=3600)]
 Watts = Annotated[float, Field(ge=0, le=100_000)]
+
+
+class PlugRule(BaseModel):
+    """One plug's own values where they differ from the shared `PLUG_*` ones (a 2 kW heating
+    rod and a 300 W dehumidifier do not start at the same surplus)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on_above: Annotated[Watts, JsonNumber] | None = None
+    off_below: Annotated[Watts, JsonNumber] | None = None
+    min_soc: Annotated[float, Field(ge=0, le=100), JsonNumber] | None = None
+    windows: Annotated[tuple[tuple[time, time], ...], BeforeValidator(_windows)] | None = None
+    start: ClockTime | None = None
+    min_on: Annotated[Seconds, JsonNumber] | None = None
+    min_off: Annotated[Seconds, JsonNumber] | None = None
 
 
 def _tracked(v: object) -> object:
@@ -200,10 +227,13 @@ class ControllerSettings(ServiceSettings):
     plug_min_soc: float = Field(0.0, ge=0, le=100, description="% the house battery needs")
     plug_windows: Windows = Field((), description="local hours, 10:00-16:00,18:00-19:00")
     plug_start: ClockTime = Field(time(0, 0), description="local time before which none runs")
-    plug_min_on: Seconds = plug_rules.MIN_ON
-    plug_min_off: Seconds = plug_rules.MIN_OFF
+    plug_min_on: Seconds = plug_policy.MIN_ON
+    plug_min_off: Seconds = plug_policy.MIN_OFF
     plug_car_first: bool = True
     plug_battery_full_soc: float = Field(100.0, ge=0, le=100)
+    plug_rules: dict[DeviceId, PlugRule] = Field(
+        default_factory=dict, description='per plug, JSON: {"rod":{"on_above":2500}}'
+    )
 
     @property
     def invites(self) -> bool:
@@ -279,6 +309,10 @@ class ControllerSettings(ServiceSettings):
             if pid in taken or pid in self.solar_chargers or self.plugs.count(pid) > 1:
                 message = f"names {pid} twice, or a device with another role"
                 raise field_error("ControllerSettings", "plugs", message)
+        for pid in self.plug_rules:
+            if pid not in self.plugs:
+                message = f"names {pid}, not one of WATTBUS_CONTROLLER_PLUGS"
+                raise field_error("ControllerSettings", "plug_rules", message)
         if self.solar_battery is not None and self.solar_battery not in self.batteries:
             message = f"names {self.solar_battery}, not one of WATTBUS_CONTROLLER_BATTERIES"
             raise field_error("ControllerSettings", "solar_battery", message)
@@ -331,11 +365,11 @@ class ControllerSettings(ServiceSettings):
         return self.solar_phases
 
     @property
-    def plugging(self) -> plug_rules.PlugsSettings | None:
+    def plugging(self) -> plug_policy.PlugsSettings | None:
         """The plug policy's settings; None: no plug is switched."""
         if not self.plugs:
             return None
-        rule = plug_rules.PlugSettings(
+        shared = plug_policy.PlugSettings(
             on_above=self.plug_on_above,
             off_below=self.plug_off_below,
             min_soc=self.plug_min_soc,
@@ -344,8 +378,9 @@ class ControllerSettings(ServiceSettings):
             min_on=self.plug_min_on,
             min_off=self.plug_min_off,
         )
-        return plug_rules.PlugsSettings(
-            plugs=dict.fromkeys(self.plugs, rule),
+        own = {p: r.model_dump(exclude_none=True) for p, r in self.plug_rules.items()}
+        return plug_policy.PlugsSettings(
+            plugs={p: dataclasses.replace(shared, **own.get(p, {})) for p in self.plugs},
             timezone=self.timezone,
             car_first=self.plug_car_first,
             battery_full_soc=self.plug_battery_full_soc,
