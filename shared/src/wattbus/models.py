@@ -68,11 +68,9 @@ class MeterState(State):
     span: float | None = Field(
         None, gt=0, le=3600, description="s the values average over, from `ts`; None: an instant"
     )
-    load_power: float | None = Field(None, description="W, the house's use, where it is measured")
-    pv_power: float | None = Field(
-        None, description="W, solar on the house's side, where measured"
-    )
-    always_on: float | None = Field(None, description="W, the house's standby load, as estimated")
+    load_power: float | None = Field(None, description="W, the house's use, where measured")
+    pv_power: float | None = Field(None, description="W, solar on the house's side, where measured")
+    always_on: float | None = Field(None, description="W, the house's standby load, estimated")
 
     def slack(self) -> float:
         """A block is complete only at its end (`ts` + span), and a cloud shows it some time
