@@ -32,6 +32,7 @@ DEVICE_ID_SETTING = {
     "powerwall": "WATTBUS_POWERWALL_ID",
     "solaredge": "WATTBUS_SOLAREDGE_METER_ID",  # its battery and inverter: their own secrets
     "kasa": "WATTBUS_KASA_ID",
+    "smappee": "WATTBUS_SMAPPEE_ID",
 }
 
 
@@ -131,6 +132,6 @@ def test_env_example_lists_every_profile_where_compose_profiles_is_set() -> None
     assert found, "COMPOSE_PROFILES with its comment"
     assert profiles == {
         "shelly", "zendure", "smartevse", "myenergi", "kraken", "powerwall", "nrgkick",
-        "solaredge", "kasa",
+        "solaredge", "kasa", "smappee",
     }  # fmt: skip
     assert all(re.search(rf"\b{p}\b", found.group(1)) for p in profiles)

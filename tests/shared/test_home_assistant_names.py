@@ -44,6 +44,9 @@ from wattbus_powerwall.settings import PowerwallSettings
 from wattbus_shelly.service import PLACEHOLDER_MODEL, ShellyDevice, meter_bridge, open_client
 from wattbus_shelly.settings import ShellySettings
 from wattbus_simulator.fake_shelly import ShellyPro3EMState, start_fake_shelly
+from wattbus_smappee.service import make_bridge as smappee_bridge
+from wattbus_smappee.service import open_client as open_smappee
+from wattbus_smappee.settings import SmappeeSettings
 from wattbus_smartevse.entities import discovery as smartevse_discovery
 from wattbus_solaredge.client import SolarEdge
 from wattbus_solaredge.service import bridges as solaredge_bridges
@@ -143,8 +146,17 @@ async def solaredge(stack: contextlib.AsyncExitStack, _: Path) -> Made:
     ]
 
 
+async def smappee(stack: contextlib.AsyncExitStack, _: Path) -> Made:
+    login = {"client_id": "c", "client_secret": "s", "username": "u", "password": "p"}
+    settings = SmappeeSettings.only(id=ID, url=f"http://127.0.0.1:{free_port()}", **login)
+    client = open_smappee(settings)
+    stack.push_async_callback(client.close)
+    bridge = smappee_bridge(settings, bus(settings.id), client)
+    return [(settings.id, device_config(TOPICS, bridge.device.info, bridge.entities))]
+
+
 SERVICES: list[Make] = [shelly, zendure, controller, kasa, kraken, myenergi, nrgkick, powerwall,
-                        smartevse, solaredge]  # fmt: skip
+                        smappee, smartevse, solaredge]  # fmt: skip
 
 
 @contextlib.asynccontextmanager

@@ -26,8 +26,13 @@ Report = Callable[[str, str], Awaitable[None]]  # (topic, reason)
 def fresh(state: S | None, now: datetime, stale_after: float) -> S | None:
     """The state while it is younger than `stale_after` s, else None. One stamped further
     ahead than that is no fresher: a clock that runs ahead would keep a dead device's last
-    state fresh for as long as it is ahead."""
-    if state is None or abs((now - state.ts).total_seconds()) > stale_after:
+    state fresh for as long as it is ahead. A state averaged over a span (a 5-minute block)
+    is given its `slack()` on top, so a cloud meter is usable without a longer limit for
+    every device: a dead Shelly still goes stale after `stale_after`."""
+    if state is None:
+        return None
+    age = (now - state.ts).total_seconds()
+    if age > stale_after + state.slack() or age < -stale_after:
         return None
     return state
 

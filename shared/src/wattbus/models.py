@@ -42,6 +42,11 @@ class State(BaseModel):
             exclude={"ts"}
         )
 
+    def slack(self) -> float:
+        """s past the usual age limit this state still tells about now: none for a reading of
+        an instant."""
+        return 0.0
+
 
 class MeterState(State):
     """A grid meter at the house's connection point."""
@@ -58,6 +63,20 @@ class MeterState(State):
     voltage_l3: float | None = None
     energy_import: float | None = Field(None, description="Wh, total imported")
     energy_export: float | None = Field(None, description="Wh, total exported")
+    # A meter read from a cloud that averages (a Smappee's 5-minute blocks): `ts` is where
+    # the block starts and `power` its average
+    span: float | None = Field(
+        None, gt=0, le=3600, description="s the values average over, from `ts`; None: an instant"
+    )
+    load_power: float | None = Field(None, description="W, the house's use, where measured")
+    pv_power: float | None = Field(None, description="W, solar on the house's side, where measured")
+    always_on: float | None = Field(None, description="W, the house's standby load, estimated")
+
+    def slack(self) -> float:
+        """A block is complete only at its end (`ts` + span), and a cloud shows it some time
+        after that: a block one behind the newest complete one is still the meter's latest
+        word, one two behind it is not (`ts` more than three spans ago)."""
+        return 3 * self.span if self.span else 0.0
 
 
 class HoldRoute(StrEnum):
