@@ -5,6 +5,7 @@ with the ACL, against the fake Tapo P110 over HTTP on loopback. Each poll is one
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from support.mqtt import Msg, Observer, bus_settings, observer, running
 from wattbus.bridge import Bridge
 from wattbus.bus import Bus
 from wattbus.models import PlugCommand, PlugState
-from wattbus_kasa.plug import Plug, device_config
+from wattbus_kasa.plug import READ_LIMIT, TIMEOUT, Plug, device_config
 from wattbus_kasa.service import make_bridge, serve
 from wattbus_kasa.settings import KasaSettings
 from wattbus_simulator.fake_tapo import FakeTapo
@@ -35,11 +36,12 @@ def tapo_settings(fake: FakeTapo, **settings: Any) -> KasaSettings:
 
 @contextlib.asynccontextmanager
 async def tapo_bridge(
-    broker: Broker, fake: FakeTapo, *, discovery: bool = False, **settings: Any
-) -> AsyncIterator[Rig]:
+    broker: Broker, fake: FakeTapo, *, discovery: bool = False, query_s: int = TIMEOUT,
+    **settings: Any,
+) -> AsyncIterator[Rig]:  # fmt: skip
     own = tapo_settings(fake, **settings)
     bus = Bus(bus_settings(broker, "kasa", discovery=discovery), own.id)
-    plug = Plug(device_config(own))
+    plug = Plug(dataclasses.replace(device_config(own), timeout=query_s))
     try:
         bridge = make_bridge(own, bus, plug)
         async with observer(broker) as obs, running(bus.run()):
@@ -159,6 +161,24 @@ async def test_a_wrong_login_is_an_error_offline_and_the_bridge_lives(
     assert switched.json["kind"] == "error" and tapo.faults.writes == []
     assert s["on"] is True and tapo.faults.refused_logins == 0  # refused at handshake1
     assert "e-mail and password" in caplog.text and "not-the-password" not in caplog.text
+
+
+async def test_a_plug_that_stops_answering_is_offline_within_the_read_limit(
+    broker: Broker, tapo: FakeTapo
+) -> None:
+    async with tapo_bridge(broker, tapo, query_s=1) as (bridge, obs):
+        await state_after_poll((bridge, obs))
+        tapo.faults.delay = 60.0  # gone from the Wi-Fi, its connection still open
+        mark = obs.mark()
+        assert not await bridge.poll()
+        event = await obs.wait_for(EVENT, after=mark)
+        await obs.wait_for(AVAILABILITY, lambda m: m.text == "offline", after=mark)
+        tapo.faults.delay, logins = 0.0, tapo.faults.handshakes
+        s = await state_after_poll((bridge, obs))
+        await obs.wait_for(AVAILABILITY, lambda m: m.text == "online", after=mark)
+    assert event.json["kind"] == "error"
+    assert event.json["reason"] == f"device error: the plug did not answer within {READ_LIMIT} s"
+    assert s["on"] is True and tapo.faults.handshakes == logins + 1  # connected anew
 
 
 async def test_home_assistant_gets_the_p110(broker: Broker, tapo: FakeTapo) -> None:

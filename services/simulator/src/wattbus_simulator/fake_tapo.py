@@ -22,7 +22,9 @@ small model: it draws `load` W while the relay is on, nothing while it is off.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import secrets
 from collections.abc import Callable
@@ -88,6 +90,7 @@ class TapoPlugState:
 class Faults:
     refuse: bool = False  # set_device_info answered with REFUSAL, the relay as it was
     drop_writes: bool = False  # set_device_info answered as done, the relay as it was
+    delay: float = 0.0  # s before /app/request answers (ends early when the fake closes)
     methods: list[str] = field(default_factory=list)  # every SMART method asked, in order
     unknown: list[str] = field(default_factory=list)  # those this plug answered -1002
     writes: list[bool] = field(default_factory=list)  # the device_on values it was sent
@@ -146,9 +149,13 @@ class FakeTapo(HttpFake):
         session = self.sessions.get(request.cookies.get(COOKIE, ""))
         if session is None or not session.confirmed:
             return web.Response(status=403)  # python-kasa logs in again on a 403
+        body = await request.read()
+        if self.faults.delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.faults.delay)
         try:
             seq = int(request.query["seq"])
-            smart = json.loads(session.open(seq, await request.read()))
+            smart = json.loads(session.open(seq, body))
         except (KeyError, ValueError, BadSeal):
             return web.Response(status=400)  # chosen here: not known from a real plug
         answer = self.answer(smart) if isinstance(smart, dict) else {"error_code": -1003}
