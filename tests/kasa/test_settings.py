@@ -60,6 +60,14 @@ def test_without_a_login_the_legacy_protocol_with_a_login_tapos() -> None:
     assert tapo.port_override is None
 
 
+def test_a_tapo_on_another_port_is_reached_there() -> None:
+    """A port forward, or the fake Tapo in the tests: KLAP on the port set, not on 80."""
+    s = KasaSettings.only(host="127.0.0.1", port=8080, username="me", password="pw")
+    tapo = device_config(s)
+    assert tapo.port_override == 8080
+    assert tapo.connection_type.encryption_type is DeviceEncryptionType.Klap
+
+
 @pytest.mark.parametrize(
     "values",
     [
