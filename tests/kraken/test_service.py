@@ -153,7 +153,7 @@ async def test_refused_credentials_say_so_once_go_offline_and_keep_running(
     error = await rig.event(lambda e: e.get("code") == "auth_failed")
     assert error.json["kind"] == "error"
     assert error.json["data"]["kraken_code"] == "KT-CT-1139"
-    await rig.obs.wait_for(AVAILABILITY, lambda m: m.text == "offline")
+    await rig.obs.wait_for(AVAILABILITY, lambda m: m.text == "offline" and not m.retain)
     assert rig.bridge.next_poll >= START + timedelta(minutes=24)  # slowly
     # still serving: a refresh a minute later is tried, fails, and is answered
     rig.clock.advance(61)

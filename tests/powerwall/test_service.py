@@ -91,7 +91,7 @@ async def test_a_wrong_password_is_an_error_event_and_offline_and_the_bridge_liv
     async with powerwall_bridge(broker, fake, tmp_path, password="WRONG") as (bridge, obs, c):
         assert not await bridge.poll()
         error = await obs.wait_for(EVENT, lambda m: m.json["kind"] == "error")
-        await obs.wait_for(AVAILABILITY, lambda m: m.text == "offline")
+        await obs.wait_for(AVAILABILITY, lambda m: m.text == "offline" and not m.retain)
         assert not await bridge.poll()  # said once, not on every poll
         state.password = "WRONG"  # the owner changes the gateway's password to the bridge's
         c.at(30)
@@ -200,7 +200,7 @@ async def test_a_gateway_gone_and_back_is_offline_then_online_with_a_new_login(
         await fake.close()
         clock.at(5)
         assert not await bridge.poll()
-        await obs.wait_for(AVAILABILITY, lambda m: m.text == "offline")
+        await obs.wait_for(AVAILABILITY, lambda m: m.text == "offline" and not m.retain)
         back = await start_fake_powerwall(state, port=port)  # its logins are new ones
         try:
             clock.at(10)
