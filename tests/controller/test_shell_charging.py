@@ -12,7 +12,7 @@ from typing import Any
 
 from support.broker import Broker
 from support.mqtt import Msg
-from wattbus.models import ChargerMode, ChargerState
+from wattbus.models import ChargerMode, ChargerState, MeterState
 
 from .conftest import EVENTS, STATE, Rig, client, controller_rig
 
@@ -160,3 +160,25 @@ async def test_an_offline_charger_is_sent_nothing(own_broker: Broker, tmp_path: 
         await rig.house(-5000, hold=False)  # surplus enough to start, were it online
         await rig.obs.wait_for(STATE, action("leave"), after=mark)
         assert not [m for m in rig.obs.messages[mark:] if m.topic == CHARGER_SET]
+
+
+async def test_a_cloud_meters_five_minute_block_never_sets_a_current(
+    own_broker: Broker, tmp_path: Path
+) -> None:
+    """A Smappee's block says what the sun gave minutes ago: the EV guard may use it, the
+    tracking may not. The same export from a meter of now starts the car."""
+    async with (
+        controller_rig(own_broker, tmp_path, **SOLAR) as rig,
+        client(own_broker, CHARGER) as charger,
+    ):
+        await charger.publish(CHARGER_STATE, charger_state(rig), qos=1, retain=True)
+        block = MeterState(ts=rig.clock(), power=-5000.0, span=300.0)  # 5 kW exported
+        mark = rig.obs.mark()
+        await rig.meter.publish("wattbus/grid-meter/state", block.model_dump_json(), retain=True)
+        state = await rig.obs.wait_for(STATE, lambda m: m.json.get("house_power") is not None,
+                                       after=mark)  # fmt: skip
+        assert state.json["chargers"][CHARGER]["action"] == "pause"
+        assert state.json.get("surplus") is None
+        mark = rig.obs.mark()
+        await rig.house(-5000, hold=False)  # the same export, read now
+        await rig.obs.wait_for(CHARGER_SET, lambda m: m.json.get("current") == 7.0, after=mark)

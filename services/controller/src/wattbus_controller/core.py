@@ -16,6 +16,7 @@ from wattbus.models import (
     ChargingStrategy,
     ControllerMode,
     InverterState,
+    MeterState,
     PlugState,
     State,
     TariffState,
@@ -145,8 +146,16 @@ def _switch(
 ) -> tuple[dict[str, plug_rules.PlugMemory], dict[str, plug_rules.PlugDecision]]:
     states = _usable(inputs.plugs, inputs.plugs_online, ps.plugs, s, now)
     battery = _house_battery(s, inputs, now)
-    meter = fresh(inputs.guard.meter, now, s.guard.stale_after)
+    meter = _instant_meter(s, inputs, now)
     return plug_rules.step(ps, plug_rules.PlugsInputs(states, meter, battery, reserve), memory, now)
+
+
+def _instant_meter(s: CoreSettings, inputs: Inputs, now: datetime) -> MeterState | None:
+    """The meter for following the sun: fresh, and a reading of now. A cloud meter's block
+    (a Smappee's 5 minutes, shown minutes late) serves the EV guard, whose delays are minutes
+    anyway, but a current set from it would follow a sky long gone: tracking pauses instead."""
+    meter = fresh(inputs.guard.meter, now, s.guard.stale_after)
+    return None if meter is None or meter.span else meter
 
 
 def _usable(
@@ -194,7 +203,7 @@ def _track(
     """The charging policy on fresh inputs; during a smart window the supplier charges the
     car, so every charger not switched off by its owner gets the most current."""
     chargers = _usable(inputs.chargers, inputs.chargers_online, cs.chargers, s, now)
-    meter = fresh(inputs.guard.meter, now, s.guard.stale_after)
+    meter = _instant_meter(s, inputs, now)
     battery = _house_battery(s, inputs, now)
     cars = [c for c in chargers.values() if c is not None]
     share = (
