@@ -163,7 +163,6 @@ class Bridge(Generic[S, C]):
             await self._failed(err, now)
             return False
         await self._send_outbox()
-        await self._answered(now)
         back = self.available is not True
         if back:
             log.info("%s reachable", self.device_id)
@@ -179,6 +178,7 @@ class Bridge(Generic[S, C]):
             await self.bus.publish(self.bus.topics.state(self.device_id), state, retain=True)
             self._published_at = now
         self.state = state
+        await self._answered(now)  # after the state: what acts on the device waits for that
         return True
 
     async def _failed(self, err: Exception, now: datetime) -> None:
