@@ -20,6 +20,7 @@ USERS = (
     "nrgkick",  # the nrgkick bridge
     "solaredge-meter", "solaredge-battery", "solaredge-inverter",  # the solaredge bridge
     "kasa",  # the kasa bridge (a smart plug)
+    "notify",  # the notification service
 )  # fmt: skip
 START_TIMEOUT = 10.0  # s for mosquitto to accept connections
 

@@ -2,9 +2,9 @@
 
 Like the tool it replaces, each kind is sent at most once per its interval (15 minutes by
 default); what comes meanwhile is counted, and when the kind's interval has run out the
-counts go out as one digest, so a flapping meter is one message and then one digest per
-interval, not hundreds. An overall cap per hour and quiet hours hold back the same way. No
-clock of its own: every call is given `now`.
+counts go out as one digest, with whatever else is held by then. A flapping meter is one
+message per kind and then one digest per interval, not hundreds. An overall cap per hour
+and quiet hours hold back the same way. No clock of its own: every call is given `now`.
 """
 
 from __future__ import annotations
@@ -70,10 +70,11 @@ class Limiter:
         return Message(f"{self.rules.home}: {label}", notice.line(self.rules.home), (notice.kind,))
 
     def due(self, now: datetime) -> Message | None:
-        """The digest of every kind whose hold-back has ended by `now`, or None."""
-        ready = [k for k in self.held if not self._blocked(k, now)]
-        if not ready:
+        """The digest, once the hold-back of a kind has ended by `now`, or None. It takes
+        every kind held so far, so a flapping device's offline and back come as one."""
+        if all(self._blocked(k, now) for k in self.held):
             return None
+        ready = list(self.held)
         held = [(k, self.held.pop(k)) for k in ready]
         self._count(now, tuple(ready))
         home = self.rules.home

@@ -3,12 +3,9 @@ target it was (with apprise's privacy form of the URL: no password or token in a
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import apprise
-
-log = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 30.0  # s one target may take (an SMTP server's greeting, a slow webhook)
 
@@ -36,6 +33,5 @@ async def send(targets: list[Target], title: str, body: str) -> list[str]:
     for t in targets:
         result = await t.apprise.async_notify(body=body, title=title, timeout=SEND_TIMEOUT)
         if not result:
-            log.warning("not sent to %s", t.shown)
             failed.append(t.shown)
     return failed

@@ -106,6 +106,7 @@ class Notifier:
             failed = await sender.send(self.targets, message.title, message.body)
             self.failed += len(failed)
             for shown in failed:
+                log.warning("not sent to %s: %s", shown, message.title)
                 await self.bus.publish(
                     self.bus.topics.event(self.device_id),
                     Event(
