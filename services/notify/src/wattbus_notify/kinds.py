@@ -52,7 +52,7 @@ CODES = {
 # no hold: the controller's repeated releases) is no news; the other three gave settings back.
 RESTORING = ("release: restored", "release: substituted", "release: fallback")
 # why a lease running out matters to a person, which the bridge's words do not say
-LEASE_MEANS = "the controller stopped renewing it (stopped, crashed or cut off)"
+LEASE_MEANS = "the controller stopped renewing it: stopped, crashed or cut off"
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ class Notifier:
     async def _offer(self, notice: Notice) -> None:
         message = self.limiter.offer(notice, self.clock.now())
         if message is None:
-            log.info("held back: %s", notice.line(self.limiter.rules.home))
+            log.debug("held back: %s", notice.line(self.limiter.rules.home))
             await self._publish_state()
         else:
             await self._send(message)
