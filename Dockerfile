@@ -3,7 +3,7 @@
 #   docker compose build                       (what compose.yaml uses)
 #   docker buildx build --platform linux/amd64,linux/arm64 -t <registry>/wattbus:<tag> --push .
 # A container runs one service:
-# `wattbus run shelly|zendure|smartevse|myenergi|kraken|powerwall|nrgkick|solaredge|kasa|smappee|controller`.
+# `wattbus run shelly|zendure|smartevse|myenergi|kraken|powerwall|nrgkick|solaredge|kasa|smappee|controller|notify`.
 
 ARG PYTHON_VERSION=3.12
 ARG UV_VERSION=0.13
@@ -24,7 +24,7 @@ ARG PACKAGES="--package wattbus-shelly --package wattbus-zendure --package wattb
     --package wattbus-myenergi --package wattbus-kraken --package wattbus-controller \
     --package wattbus-powerwall \
     --package wattbus-nrgkick --package wattbus-solaredge \
-    --package wattbus-kasa --package wattbus-smappee"
+    --package wattbus-kasa --package wattbus-smappee --package wattbus-notify"
 
 # Dependencies first, from the lock and the workspace's pyproject files only: this layer is
 # rebuilt when the lock changes, not when the sources do. (A new service adds a line here.)
@@ -41,6 +41,7 @@ COPY services/nrgkick/pyproject.toml services/nrgkick/
 COPY services/solaredge/pyproject.toml services/solaredge/
 COPY services/kasa/pyproject.toml services/kasa/
 COPY services/smappee/pyproject.toml services/smappee/
+COPY services/notify/pyproject.toml services/notify/
 COPY services/simulator/pyproject.toml services/simulator/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace ${PACKAGES}

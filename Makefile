@@ -49,6 +49,7 @@ bench: .venv/.synced
 	$(UV) run python bench/dispatch.py
 	$(UV) run python bench/solar.py
 	$(UV) run python bench/devices.py --commands 200 --polls 10
+	$(UV) run python bench/notify_flapping.py
 
 broker-users:
 	scripts/broker-users

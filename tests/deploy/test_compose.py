@@ -132,6 +132,6 @@ def test_env_example_lists_every_profile_where_compose_profiles_is_set() -> None
     assert found, "COMPOSE_PROFILES with its comment"
     assert profiles == {
         "shelly", "zendure", "smartevse", "myenergi", "kraken", "powerwall", "nrgkick",
-        "solaredge", "kasa", "smappee",
+        "solaredge", "kasa", "smappee", "notify",
     }  # fmt: skip
     assert all(re.search(rf"\b{p}\b", found.group(1)) for p in profiles)

@@ -109,8 +109,8 @@ def test_the_image_holds_the_services_and_not_the_simulator(image_venv: Path) ->
     )
     out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
     services = (
-        "['controller', 'kasa', 'kraken', 'myenergi', 'nrgkick', 'powerwall', 'shelly', "
-        "'smappee', 'smartevse', 'solaredge', 'zendure']"
+        "['controller', 'kasa', 'kraken', 'myenergi', 'notify', 'nrgkick', 'powerwall', "
+        "'shelly', 'smappee', 'smartevse', 'solaredge', 'zendure']"
     )
     assert out.stdout.strip() == f"{services} True True"
 

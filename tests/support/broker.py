@@ -21,6 +21,7 @@ USERS = (
     "solaredge-meter", "solaredge-battery", "solaredge-inverter",  # the solaredge bridge
     "kasa",  # the kasa bridge (a smart plug)
     "smappee",  # the smappee bridge (a cloud meter)
+    "notify",  # the notification service
 )  # fmt: skip
 START_TIMEOUT = 10.0  # s for mosquitto to accept connections
 

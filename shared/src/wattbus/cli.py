@@ -39,6 +39,9 @@ app = typer.Typer(
 )
 config_app = typer.Typer(no_args_is_help=True, help="Check settings without starting anything.")
 app.add_typer(config_app, name="config")
+# commands a service package adds (`wattbus notify test`), named by their entry point
+for _ep in entry_points(group="wattbus.commands"):
+    app.add_typer(_ep.load(), name=_ep.name)
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
