@@ -31,6 +31,7 @@ SAMPLE = (
     "tests/myenergi/test_settings.py::test_without_a_hub_serial_it_exits_2_with_one_line",
     "tests/smartevse/test_service_feed.py::test_wattbus_run_exits_2_with_one_line_for_a_too_slow_meter",
     "tests/kasa/test_settings.py::test_without_a_host_it_exits_2_with_one_line",
+    "tests/smappee/test_settings.py::test_without_its_settings_it_exits_2_with_one_line",
 )
 MQTT_PORT = 1883  # the default broker port, where a user's own Mosquitto listens
 RUN_TIMEOUT = 240.0  # s for the sample, which builds the image's venv once
@@ -60,6 +61,11 @@ def users_settings(port: int) -> dict[str, str]:
         "WATTBUS_SMARTEVSE_PREFIX": "SmartEVSE/12345",
         "WATTBUS_KASA_HOST": "127.0.0.1",
         "WATTBUS_KASA_PORT": str(port),
+        "WATTBUS_SMAPPEE_CLIENT_ID": "users-client",
+        "WATTBUS_SMAPPEE_CLIENT_SECRET": "users-secret",
+        "WATTBUS_SMAPPEE_USERNAME": "someone",
+        "WATTBUS_SMAPPEE_PASSWORD": "users-password",
+        "WATTBUS_SMAPPEE_URL": f"http://127.0.0.1:{port}/dev/v3",
     }
 
 

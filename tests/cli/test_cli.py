@@ -54,6 +54,10 @@ def test_an_unknown_service_or_mode_exits_2(tmp_path: Path) -> None:
     assert wattbus("run", "toaster", cwd=tmp_path).returncode == 2
     assert wattbus("mode", "turbo", cwd=tmp_path).returncode == 2
     assert wattbus("demo", "--speed", "0", cwd=tmp_path).returncode == 2
+    smappee_day = ("demo", "--meter", "smappee", "--scenario", "solar", "--duration", "1")
+    result = wattbus(*smappee_day, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--meter smappee is for the home scenario" in result.stderr
 
 
 def test_health_fails_without_a_running_service(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ physics, which the demo and the bench rely on."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import aiomqtt
@@ -149,6 +151,43 @@ def test_the_solar_day_on_a_pipe_says_how_to_change_the_strategy(tmp_path: Path)
         out.wait_for("kasa: online")
         out.wait_for("decision: nrgkick pause (tracked): no car plugged in")
         out.wait_for("decision: kasa ")
+
+
+@pytest.mark.timeout(DEMO_TIMEOUT)
+async def test_with_a_smappee_the_guard_holds_and_releases_on_5_minute_blocks(
+    tmp_path: Path,
+) -> None:
+    """`--meter smappee`: the grid meter on the bus is the fake cloud's 5-minute blocks, each
+    stamped with its own start and span, and the guard sees the car in them alone: the battery
+    is held a block and the cloud's delay after the car starts (at minute 10 of the demo's
+    clock, which starts on a block), and given back after the session. At x100 the session,
+    from minute 10 to 40, takes 18 s."""
+    with demo_on_a_pipe(tmp_path, "--meter", "smappee", "--speed", "100") as out:
+        host, port = re.findall(r"on ([\d.]+):(\d+),", out.wait_for("broker: "))[0]
+        started = out.wait_for("smappee: online")
+        async with aiomqtt.Client(host, int(port)) as c:
+            await c.subscribe("wattbus/smappee/state")
+            message = await asyncio.wait_for(anext(aiter(c.messages)), LINE_WAIT)
+        block = json.loads(message.payload)
+        assert block["span"] == 300
+        ts = datetime.fromisoformat(block["ts"])
+        assert (ts.minute % 5, ts.second) == (0, 0)  # a block's start, not the time it was read
+        detected = out.wait_for("controller NOTICE ev_detected")
+        assert "signal=threshold" in detected  # the meter's word: no charger in this home
+        # the block with the car in it ends at minute 15 at the earliest, and shows after that
+        assert seconds_between(started, detected) >= 14 * 60
+        out.wait_for("decision: house ")
+        out.wait_for("zendure applied: held via min_soc")
+        out.wait_for("controller NOTICE ev_ended")
+        restored = out.wait_for("zendure applied: release: restored")
+        own = ZendureState().properties
+        assert f"min_soc {own['minSoc'] // 10} %, output_limit {own['outputLimit']} W" in restored
+
+
+def seconds_between(first: str, then: str) -> float:
+    """From one line's stamp (HH:MM:SS, the demo's clock) to a later one's, over midnight."""
+    a, b = (datetime.strptime(line[:8], "%H:%M:%S") for line in (first, then))
+    return (b - a).total_seconds() % 86_400
 
 
 def test_the_demo_reads_nothing_of_the_users_settings(tmp_path: Path) -> None:

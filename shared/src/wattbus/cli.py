@@ -87,12 +87,18 @@ class Scenario(StrEnum):
     SOLAR = "solar"
 
 
+class DemoMeter(StrEnum):
+    SHELLY = "shelly"
+    SMAPPEE = "smappee"
+
+
 @app.command()
 def demo(
     speed: Annotated[
         float | None,
         typer.Option(
-            help="simulated seconds per real second [default: 10; dispatch: 30; solar: 60]"
+            help="simulated seconds per real second "
+            "[default: 10; dispatch: 30; solar: 60; --meter smappee: 30]"
         ),
     ] = None,
     duration: Annotated[float | None, typer.Option(help="stop after this many real s")] = None,
@@ -106,16 +112,26 @@ def demo(
             "solar: a sunny-then-cloudy day"
         ),
     ] = Scenario.HOME,
+    meter: Annotated[
+        DemoMeter,
+        typer.Option(
+            help="the home's grid meter: a Shelly Pro 3EM (1 s readings) or a Smappee through "
+            "its cloud (5-minute blocks)"
+        ),
+    ] = DemoMeter.SHELLY,
 ) -> None:
     """A simulated household, a local broker, every service, live in the terminal."""
     if speed is not None and (speed <= 0 or speed > 1000):
         fail("--speed must be above 0 and at most 1000")
+    if meter is DemoMeter.SMAPPEE and scenario is not Scenario.HOME:
+        fail("--meter smappee is for the home scenario")
     eps = {ep.name: ep for ep in entry_points(group="wattbus.demo")}
     if "demo" not in eps:
         fail("the demo needs the wattbus-simulator package")
     eps["demo"].load()(
-        speed=speed, duration=duration, embedded_broker=embedded_broker, scenario=scenario.value
-    )
+        speed=speed, duration=duration, embedded_broker=embedded_broker,
+        scenario=scenario.value, meter=meter.value,
+    )  # fmt: skip
 
 
 async def _command(payload: dict[str, object]) -> dict[str, object]:

@@ -39,6 +39,10 @@ from wattbus_zendure.settings import ZendureSettings
 from wattbus_simulator.broker import local_broker
 from wattbus_simulator.demo_dispatch import DispatchView
 from wattbus_simulator.demo_dispatch import run_services as run_evening
+from wattbus_simulator.demo_smappee import SESSIONS as SMAPPEE_SESSIONS
+from wattbus_simulator.demo_smappee import SPEED as SMAPPEE_SPEED
+from wattbus_simulator.demo_smappee import SmappeeView, demo_clock
+from wattbus_simulator.demo_smappee import run_services as run_smappee
 from wattbus_simulator.demo_solar import SolarView
 from wattbus_simulator.demo_solar import run_services as run_day
 from wattbus_simulator.demo_view import CHARGER, BrokerAccess, BusView, Line, View, watch
@@ -114,10 +118,22 @@ async def shown(
 
 
 async def run_demo(
-    speed: float, duration: float | None, embedded_broker: bool = False, scenario: str = "home"
+    speed: float,
+    duration: float | None,
+    embedded_broker: bool = False,
+    scenario: str = "home",
+    meter: str = "shelly",
 ) -> None:
     console = Console()
     broker = local_broker(embedded=embedded_broker)
+    if meter == "smappee":
+        home_at = simulated_home(speed=speed, sessions=SMAPPEE_SESSIONS)
+        async with broker as (port, kind), home_at as home:
+            clock = demo_clock(speed)
+            smappee_view = SmappeeView(home, BrokerAccess(HOST, port, kind), clock)
+            async with shown(console, smappee_view, duration) as (state, show):
+                await run_smappee(home, clock, port, state, smappee_view, show)
+        return
     if scenario == "dispatch":
         async with broker as (port, kind), dispatch_evening(speed) as evening:
             evening_view = DispatchView(evening, BrokerAccess(HOST, port, kind))
@@ -145,6 +161,9 @@ def main(
     duration: float | None = None,
     embedded_broker: bool = False,
     scenario: str = "home",
+    meter: str = "shelly",
 ) -> None:
+    """`meter`: `smappee` for the home scenario seen through 5-minute data (demo_smappee.py)."""
+    speed = speed or (SMAPPEE_SPEED if meter == "smappee" else SPEEDS[scenario])
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_demo(speed or SPEEDS[scenario], duration, embedded_broker, scenario))
+        asyncio.run(run_demo(speed, duration, embedded_broker, scenario, meter))

@@ -157,6 +157,8 @@ class BusView:
 class View(BusView):
     """The simulated household: the meter, the battery, the charger and the guard."""
 
+    meter = "grid-meter"  # the id of the bridge whose state is the grid's
+
     def __init__(self, home: SimulatedHome, access: BrokerAccess) -> None:
         super().__init__(access)
         self.home = home
@@ -182,6 +184,14 @@ class View(BusView):
         error = f", error: {state['error']}" if state.get("error") else ""
         return self._stamped(Line(f"{CHARGER}: {state.get('mode')}, {doing}{error}", "charger"))
 
+    def _grid(self) -> str:
+        """The meter's total and its phases, as a Shelly Pro 3EM gives them."""
+        grid = self.states.get(self.meter, {})
+        return (
+            f"{grid.get('power', 0):8.0f} W   L1 {grid.get('power_l1', 0):6.0f}  "
+            f"L2 {grid.get('power_l2', 0):6.0f}  L3 {grid.get('power_l3', 0):6.0f}   "
+        )
+
     def _charger(self) -> Text:
         """The SmartEVSE as its bridge publishes it: what the charger does, and the feed."""
         c = self.states.get(CHARGER, {})
@@ -195,7 +205,6 @@ class View(BusView):
         )
 
     def render(self) -> Group:
-        grid = self.states.get("grid-meter", {})
         bat = self.states.get("zendure", {})
         ctl = self.states.get("controller", {})
         h = self.home
@@ -210,14 +219,7 @@ class View(BusView):
         t.add_row("EV (simulated)", Text(f"{car}charging {ev:.0f} W" if ev else f"{car}idle"))
         if h.charger is not None:
             t.add_row("charger", self._charger())
-        t.add_row(
-            "grid",
-            Text.assemble(
-                f"{grid.get('power', 0):8.0f} W   L1 {grid.get('power_l1', 0):6.0f}  "
-                f"L2 {grid.get('power_l2', 0):6.0f}  L3 {grid.get('power_l3', 0):6.0f}   ",
-                self.marker("grid-meter"),
-            ),
-        )
+        t.add_row("grid", Text.assemble(self._grid(), self.marker(self.meter)))
         hold = (
             f"HOLD via {bat.get('hold_route')} until {str(bat.get('hold_expires', ''))[11:19]}"
             if bat.get("hold")
