@@ -1,7 +1,9 @@
 # Everything a new user or CI needs; uv is installed into .tools/ when it is not on PATH.
 SHELL := /bin/bash
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
-PYTEST_ARGS ?=
+# two workers (pytest-xdist), one a core, each with its own Mosquitto: about 6 minutes, not 11;
+# PYTEST_ARGS="-n 0" runs the suite in one process
+PYTEST_ARGS ?= -n 2
 
 .PHONY: help demo test lint typecheck pytest bench broker-users image-check clean
 

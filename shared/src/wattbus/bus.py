@@ -121,10 +121,13 @@ def _send_at_once(client: aiomqtt.Client) -> None:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            register_later(c, userdata, sock)
+            if sock.fileno() != -1:
+                register_later(c, userdata, sock)
             return
         c.loop_write()  # a lost connection is reported by paho's disconnect, as before
-        if c.want_write():
+        # A socket closed by now (the broker gone) is no one's to watch: aiomqtt would
+        # schedule a watch on its fd, -1 by then, and asyncio log that as an ERROR.
+        if c.want_write() and sock.fileno() != -1:
             register_later(c, userdata, sock)
 
     paho.on_socket_register_write = register_write
