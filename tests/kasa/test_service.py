@@ -5,57 +5,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from support.broker import Broker
-from support.mqtt import Msg, Observer, bus_settings, observer, running
-from wattbus.bridge import Bridge
-from wattbus.bus import Bus
-from wattbus.models import PlugCommand, PlugState
+from support.mqtt import bus_settings, observer, running
 from wattbus_kasa.plug import Plug, device_config
-from wattbus_kasa.service import KasaPlug, make_bridge, serve
+from wattbus_kasa.service import KasaPlug, serve
 from wattbus_kasa.settings import KasaSettings
 from wattbus_simulator.fake_kasa import REFUSAL, FakeKasa, start_fake_kasa
 
-STATE = "wattbus/kasa/state"
-EVENT = "wattbus/kasa/event"
-AVAILABILITY = "wattbus/kasa/availability"
-SET = "wattbus/kasa/set"
-Rig = tuple[Bridge[PlugState, PlugCommand], Observer]
+from .rig import AVAILABILITY, EVENT, SET, STATE, Rig, answer, plug_bridge, state_after_poll
 
 
-@contextlib.asynccontextmanager
-async def kasa_bridge(
+def kasa_bridge(
     broker: Broker, fake: FakeKasa, *, discovery: bool = False, **settings: Any
-) -> AsyncIterator[Rig]:
+) -> contextlib.AbstractAsyncContextManager[Rig]:
     own = KasaSettings.only(host="127.0.0.1", port=fake.port, **settings)
-    bus = Bus(bus_settings(broker, "kasa", discovery=discovery), own.id)
-    plug = Plug(device_config(own))
-    try:
-        bridge = make_bridge(own, bus, plug)
-        async with observer(broker) as obs, running(bus.run()):
-            await bus.connected.wait()
-            yield bridge, obs
-    finally:
-        await plug.close()
-
-
-async def state_after_poll(rig: Rig) -> dict[str, Any]:
-    bridge, obs = rig
-    mark = obs.mark()
-    assert await bridge.poll()
-    # not a retained state of an earlier test on this broker, delivered late under load
-    result: dict[str, Any] = (await obs.wait_for(STATE, lambda m: not m.retain, after=mark)).json
-    return result
-
-
-async def answer(rig: Rig, payload: str, id: str = "c1", topic: str = SET) -> Msg:
-    obs = rig[1]
-    mark = obs.mark()
-    await obs.publish(topic, payload)
-    return await obs.wait_for(EVENT, lambda m: m.json.get("id") in (id, None), after=mark)
+    return plug_bridge(broker, own, Plug(device_config(own)), discovery=discovery)
 
 
 async def test_an_hs110_in_wattbus_units(broker: Broker, fake: FakeKasa) -> None:

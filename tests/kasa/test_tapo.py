@@ -8,63 +8,32 @@ import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from support.broker import Broker
-from support.mqtt import Msg, Observer, bus_settings, observer, running
-from wattbus.bridge import Bridge
-from wattbus.bus import Bus
-from wattbus.models import PlugCommand, PlugState
+from support.mqtt import bus_settings, observer, running
 from wattbus_kasa.plug import READ_LIMIT, TIMEOUT, Plug, device_config
-from wattbus_kasa.service import make_bridge, serve
+from wattbus_kasa.service import serve
 from wattbus_kasa.settings import KasaSettings
 from wattbus_simulator.fake_tapo import FakeTapo
 
-STATE = "wattbus/kasa/state"
-EVENT = "wattbus/kasa/event"
-AVAILABILITY = "wattbus/kasa/availability"
-SET = "wattbus/kasa/set"
+from .rig import AVAILABILITY, EVENT, SET, STATE, Rig, answer, plug_bridge, state_after_poll
+
 OWNER = {"username": "owner@example.com", "password": "tapo-secret"}  # TapoPlugState's
-Rig = tuple[Bridge[PlugState, PlugCommand], Observer]
 
 
 def tapo_settings(fake: FakeTapo, **settings: Any) -> KasaSettings:
     return KasaSettings.only(host="127.0.0.1", port=fake.port, **{**OWNER, **settings})
 
 
-@contextlib.asynccontextmanager
-async def tapo_bridge(
+def tapo_bridge(
     broker: Broker, fake: FakeTapo, *, discovery: bool = False, query_s: int = TIMEOUT,
     **settings: Any,
-) -> AsyncIterator[Rig]:  # fmt: skip
+) -> contextlib.AbstractAsyncContextManager[Rig]:  # fmt: skip
     own = tapo_settings(fake, **settings)
-    bus = Bus(bus_settings(broker, "kasa", discovery=discovery), own.id)
     plug = Plug(dataclasses.replace(device_config(own), timeout=query_s))
-    try:
-        bridge = make_bridge(own, bus, plug)
-        async with observer(broker) as obs, running(bus.run()):
-            await bus.connected.wait()
-            yield bridge, obs
-    finally:
-        await plug.close()
-
-
-async def state_after_poll(rig: Rig) -> dict[str, Any]:
-    bridge, obs = rig
-    mark = obs.mark()
-    assert await bridge.poll()
-    # not a retained state of an earlier test on this broker, delivered late under load
-    result: dict[str, Any] = (await obs.wait_for(STATE, lambda m: not m.retain, after=mark)).json
-    return result
-
-
-async def answer(rig: Rig, payload: str, id: str = "c1", topic: str = SET) -> Msg:
-    obs = rig[1]
-    mark = obs.mark()
-    await obs.publish(topic, payload)
-    return await obs.wait_for(EVENT, lambda m: m.json.get("id") in (id, None), after=mark)
+    return plug_bridge(broker, own, plug, discovery=discovery)
 
 
 async def test_a_p110_in_wattbus_units(broker: Broker, tapo: FakeTapo) -> None:
