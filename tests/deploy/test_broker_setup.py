@@ -165,27 +165,20 @@ async def test_generated_logins_work_and_the_acl_keeps_a_bridge_to_its_topics(
     assert [m.topic for m in homeassistant.messages] == ["wattbus/zendure/state"]
 
 
-async def test_no_user_can_take_over_a_services_connection(
-    shelly_home_broker: tuple[Broker, Path],
-) -> None:
-    """A second connection with a client id already in use pushes the first off the broker.
-    Bridge client ids are easy to guess, and the Shelly devices' shared password was enough to
-    kick the Zendure bridge off (commands lost, the battery held on). The broker now makes a
-    connection's client id its username."""
-    broker, root = shelly_home_broker
+async def bridge_stays_connected(broker: Broker, root: Path, *, intruder: str) -> None:
+    """`intruder` connects with the Zendure bridge's client id, then with its username as one;
+    the bridge is still connected after (its retained will never fired)."""
     will = aiomqtt.Will("wattbus/zendure/availability", b"offline", qos=1, retain=True)
     bridge = aiomqtt.Client(
         "127.0.0.1", broker.port, username="zendure", identifier="wattbus-zendure", will=will,
         password=(root / "secrets" / "zendure.password").read_text().strip(),
     )  # fmt: skip
-    shelly_password = (root / "secrets" / "shelly-grid-meter.password").read_text().strip()
+    secret = (root / "secrets" / f"{intruder}.password").read_text().strip()
     async with bridge:
         for stolen in ("wattbus-zendure", "zendure"):
-            intruder = aiomqtt.Client(
-                "127.0.0.1", broker.port, username="shelly-grid-meter", password=shelly_password,
-                identifier=stolen,
-            )  # fmt: skip
-            async with intruder:
+            other = aiomqtt.Client("127.0.0.1", broker.port, username=intruder, password=secret,
+                                   identifier=stolen)  # fmt: skip
+            async with other:
                 pass
         async with client(broker, root, "homeassistant") as c, observing(c, "wattbus/#") as seen:
             await bridge.publish("wattbus/zendure/state", b'{"still":"here"}', qos=1)
@@ -193,6 +186,16 @@ async def test_no_user_can_take_over_a_services_connection(
     # the will is retained: published at a takeover, it would be here before the state
     topics = [m.topic for m in seen.messages]
     assert "wattbus/zendure/availability" not in topics, "the bridge was pushed off"
+
+
+async def test_no_user_can_take_over_a_services_connection(
+    shelly_home_broker: tuple[Broker, Path],
+) -> None:
+    """A second connection with a client id already in use pushes the first off the broker.
+    Bridge client ids are easy to guess, and the Shelly devices' shared password was enough to
+    kick the Zendure bridge off (commands lost, the battery held on). The broker now makes a
+    connection's client id its username."""
+    await bridge_stays_connected(*shelly_home_broker, intruder="shelly-grid-meter")
 
 
 async def test_shelly_devices_read_nothing(shelly_home_broker: tuple[Broker, Path]) -> None:
@@ -397,24 +400,4 @@ async def test_outside_docker_no_user_can_take_over_a_services_connection(
 ) -> None:
     """The guide's own Mosquitto keeps the promise compose's does: another login using the
     bridge's client id (or its username as one) leaves the bridge connected."""
-    broker, root = system_broker
-    will = aiomqtt.Will("wattbus/zendure/availability", b"offline", qos=1, retain=True)
-    bridge = aiomqtt.Client(
-        "127.0.0.1", broker.port, username="zendure", identifier="wattbus-zendure", will=will,
-        password=(root / "secrets" / "zendure.password").read_text().strip(),
-    )  # fmt: skip
-    owner_password = (root / "secrets" / "owner.password").read_text().strip()
-    async with bridge:
-        for stolen in ("wattbus-zendure", "zendure"):
-            intruder = aiomqtt.Client(
-                "127.0.0.1", broker.port, username="owner", password=owner_password,
-                identifier=stolen,
-            )  # fmt: skip
-            async with intruder:
-                pass
-        async with client(broker, root, "homeassistant") as c, observing(c, "wattbus/#") as seen:
-            await bridge.publish("wattbus/zendure/state", b'{"still":"here"}', qos=1)
-            await seen.wait_for("wattbus/zendure/state")
-    # the will is retained: published at a takeover, it would be here before the state
-    topics = [m.topic for m in seen.messages]
-    assert "wattbus/zendure/availability" not in topics, "the bridge was pushed off"
+    await bridge_stays_connected(*system_broker, intruder="owner")
