@@ -102,6 +102,14 @@ async def test_the_controller_publishes_the_homes_health_as_devices_come_and_go(
             await owner.publish("wattbus/owner/availability", b"offline", qos=1)
         rig.clock.advance(300)
         await rig.obs.wait_for(HOME, lambda m: m.json["ts"].startswith("2026-11-25T18:05"))
+        mark = rig.obs.mark()
+        await rig.meter.publish("wattbus/grid-meter/availability", b"online", retain=True)
+        await rig.obs.wait_for(HOME, home("problem", "grid-meter"), after=mark)
+        mark = rig.obs.mark()
+        await rig.meter.publish("wattbus/grid-meter/availability", b"", retain=True)  # removed
+        gone = await rig.obs.wait_for(HOME, lambda m: "grid-meter" not in m.json["devices"],
+                                      after=mark)  # fmt: skip
+        assert "zendure" in gone.json["devices"]
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("health ")]
     assert lines and lines[-1].startswith("health problem: 1 of 2 online; zendure offline")
     assert not any("owner" in line for line in lines)

@@ -6,7 +6,7 @@ line out.
 `problem` is a service or device that is offline; `degraded`, one that is online but whose
 last reads failed (it goes offline after `WATTBUS_OFFLINE_AFTER` of them). A device that was
 removed on purpose stays `offline` on the broker (its availability is retained) until its
-retained message is cleared."""
+retained message is cleared, which the shell takes as the device gone."""
 
 from __future__ import annotations
 

@@ -101,7 +101,7 @@ class Controller:
         self.orders = Orders(bus, settings.solar_chargers, self._ids)
         self._lock = asyncio.Lock()
         self.inputs = BusInputs(log, self._report_bad_input)
-        self.health = HealthWatch(bus, clock, interval=settings.health_interval,
+        self.health = HealthWatch(bus, self.inputs, clock, interval=settings.health_interval,
                                   status_interval=settings.status_interval,
                                   announce=self._publish_discovery)  # fmt: skip
         self.invites: InviteSender | None = None

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from pydantic import ValidationError
-from wattbus.bus import OFFLINE, ONLINE, Bus
+from wattbus.bus import Bus
 from wattbus.discovery import Entity
+from wattbus.inputs import BusInputs
 from wattbus.models import BridgeHealth, HomeHealth
 
 from wattbus_controller.health import Heard, status_line, summary
@@ -26,13 +26,14 @@ class HealthWatch:
     def __init__(
         self,
         bus: Bus,
+        inputs: BusInputs,
         clock: Callable[[], datetime],
         *,
         interval: float,
         status_interval: float,
         announce: Callable[[], Awaitable[None]],
     ) -> None:
-        self.bus, self.clock = bus, clock
+        self.bus, self.inputs, self.clock = bus, inputs, clock
         self.interval, self.status_interval = interval, status_interval
         self.announce = announce  # the controller's discovery, sent again with a new device
         self.heard: dict[str, Heard] = {}
@@ -62,21 +63,23 @@ class HealthWatch:
 
     async def _on_availability(self, topic: str, payload: bytes) -> None:
         device = self.bus.topics.device_of(topic)
-        word = payload.strip().decode(errors="replace")
-        if device is None or word not in (ONLINE, OFFLINE):
-            return  # an empty payload clears a retained one; anything else is no availability
-        await self._heard(device, online=word == ONLINE)
+        if device is None:
+            return
+        if not payload:  # its retained availability cleared: a device removed from the home
+            self.heard.pop(device, None)
+            await self.publish()
+            return
+        online = await self.inputs.availability(topic, payload)
+        if online is not None:
+            await self._heard(device, online=online)
 
     async def _on_health(self, topic: str, payload: bytes) -> None:
         device = self.bus.topics.device_of(topic)
         if device is None or not payload:
             return
-        try:
-            health = BridgeHealth.model_validate_json(payload)
-        except ValidationError as err:
-            log.warning("%s: not a health word: %s", topic, err.errors()[0]["msg"])
-            return
-        await self._heard(device, health=health)
+        health = await self.inputs.state(BridgeHealth, topic, payload)
+        if health is not None:
+            await self._heard(device, health=health)
 
     async def _heard(self, device: str, **news: object) -> None:
         new = device not in self.heard
